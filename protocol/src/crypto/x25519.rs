@@ -1,0 +1,177 @@
+//! X25519 key pairs over `x25519-dalek`, with zeroizing, redacted secret types.
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::CryptoError;
+use crate::entropy::Entropy;
+
+/// An X25519 public key: the 32-byte little-endian u-coordinate, used as is on the wire.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PublicKey(#[serde(with = "crate::serde_bytes")] [u8; 32]);
+
+impl PublicKey {
+    /// Wraps 32 raw bytes. Any 32 bytes are a valid u-coordinate; small-order points are
+    /// caught when a Diffie-Hellman output turns out non-contributory.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 32 wire bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Parses a 32-byte slice.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublicKey({})", hex::encode(self.0))
+    }
+}
+
+/// An X25519 secret scalar, kept unclamped exactly as generated (clamping happens inside the
+/// scalar multiplication, as in js-noise and OpenSSL).
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop, Serialize, Deserialize)]
+pub struct SecretKey(#[serde(with = "crate::serde_bytes")] [u8; 32]);
+
+impl SecretKey {
+    /// Wraps 32 secret bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Draws a fresh secret from injected entropy.
+    pub fn generate(entropy: &mut dyn Entropy) -> Self {
+        Self(entropy.bytes32())
+    }
+
+    /// The secret bytes (for persistence and vectors only).
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0
+    }
+
+    /// The matching public key (one scalar multiplication: cache it, see [`KeyPair`]).
+    pub fn public_key(&self) -> PublicKey {
+        let secret = x25519_dalek::StaticSecret::from(self.0);
+        PublicKey(x25519_dalek::PublicKey::from(&secret).to_bytes())
+    }
+
+    /// X25519 with `remote`, refusing an all-zero (non-contributory) output.
+    pub fn diffie_hellman(&self, remote: &PublicKey) -> Result<SharedSecret, CryptoError> {
+        let secret = x25519_dalek::StaticSecret::from(self.0);
+        let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(remote.0));
+        if !shared.was_contributory() {
+            return Err(CryptoError::NonContributory);
+        }
+        Ok(SharedSecret(shared.to_bytes()))
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+/// The output of one Diffie-Hellman operation.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct SharedSecret([u8; 32]);
+
+impl SharedSecret {
+    /// The 32 shared bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SharedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedSecret(<redacted>)")
+    }
+}
+
+/// A secret key together with its public key, computed once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPair {
+    secret: SecretKey,
+    public: PublicKey,
+}
+
+impl KeyPair {
+    /// Derives the public key of `secret`.
+    pub fn from_secret(secret: SecretKey) -> Self {
+        let public = secret.public_key();
+        Self { secret, public }
+    }
+
+    /// Generates a key pair from injected entropy.
+    pub fn generate(entropy: &mut dyn Entropy) -> Self {
+        Self::from_secret(SecretKey::generate(entropy))
+    }
+
+    /// The secret half.
+    pub fn secret(&self) -> &SecretKey {
+        &self.secret
+    }
+
+    /// The public half.
+    pub fn public(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// X25519 with `remote`, refusing a non-contributory output.
+    pub fn diffie_hellman(&self, remote: &PublicKey) -> Result<SharedSecret, CryptoError> {
+        self.secret.diffie_hellman(remote)
+    }
+}
+
+impl std::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyPair").field("public", &self.public).field("secret", &self.secret).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex32(s: &str) -> [u8; 32] {
+        let v = hex::decode(s).unwrap_or_default();
+        v.try_into().unwrap_or([0; 32])
+    }
+
+    #[test]
+    fn rfc7748_section_6_1_vectors() {
+        // Alice's and Bob's keys from RFC 7748 §6.1, checked independently of this crate.
+        let a = SecretKey::from_bytes(hex32("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
+        let b = SecretKey::from_bytes(hex32("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"));
+        assert_eq!(
+            hex::encode(a.public_key().as_bytes()),
+            "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+        );
+        let shared = a.diffie_hellman(&b.public_key()).map(|s| *s.as_bytes());
+        assert_eq!(
+            shared.map(hex::encode),
+            Ok("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742".to_string())
+        );
+    }
+
+    #[test]
+    fn small_order_point_is_refused() {
+        let a = SecretKey::from_bytes([7; 32]);
+        assert_eq!(a.diffie_hellman(&PublicKey::from_bytes([0; 32])).err(), Some(CryptoError::NonContributory));
+    }
+
+    #[test]
+    fn debug_never_prints_secrets() {
+        let pair = KeyPair::from_secret(SecretKey::from_bytes([0xab; 32]));
+        let text = format!("{pair:?}");
+        assert!(!text.contains("abababab"), "{text}");
+        assert!(text.contains("<redacted>"));
+    }
+}

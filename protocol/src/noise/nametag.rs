@@ -1,0 +1,213 @@
+//! Message nametags (35/WAKU2-NOISE "After-handshake"; js-noise `messagenametag.ts`).
+//!
+//! During the handshake a nametag is `HKDF(salt = h, ikm = "")[0..16]`. After it, each direction
+//! has a secret and nametag #i is `SHA-256(secret || u64_le(i))[0..16]` (plain SHA-256, as every
+//! implementation does, although their comments say HKDF). Message #i of a direction always uses
+//! nametag #i and nonce i, which is what lets a receiver skip ahead without any wire change.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::payload::{MESSAGE_NAMETAG_LEN, MessageNametag};
+use crate::crypto::hash::{hkdf_blocks, sha256};
+
+/// How many upcoming inbound nametags a receiver recognises (js-noise and nwaku
+/// `MessageNametagBufferSize`).
+pub const NAMETAG_WINDOW: usize = 50;
+
+/// How many skipped (lost or not yet arrived) inbound slots a tolerant receiver remembers so that
+/// late messages still decrypt. Oldest slots are forgotten first.
+pub const MAX_SKIPPED_NAMETAGS: usize = 50;
+
+/// The handshake nametag for handshake hash `h`.
+pub fn handshake_nametag(h: &[u8; 32]) -> MessageNametag {
+    let [block] = hkdf_blocks::<1>(h, &[]);
+    let mut tag = [0u8; MESSAGE_NAMETAG_LEN];
+    tag.copy_from_slice(&block[..MESSAGE_NAMETAG_LEN]);
+    MessageNametag(tag)
+}
+
+/// The secret from which one direction's nametags are derived.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop, Serialize, Deserialize)]
+pub struct NametagSecret(#[serde(with = "crate::serde_bytes")] [u8; 32]);
+
+impl NametagSecret {
+    /// Wraps 32 secret bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The secret bytes (vectors only).
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Nametag number `index`.
+    pub fn nametag(&self, index: u64) -> MessageNametag {
+        let digest = sha256(&[&self.0, &index.to_le_bytes()]);
+        let mut tag = [0u8; MESSAGE_NAMETAG_LEN];
+        tag.copy_from_slice(&digest[..MESSAGE_NAMETAG_LEN]);
+        MessageNametag(tag)
+    }
+}
+
+impl std::fmt::Debug for NametagSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NametagSecret(<redacted>)")
+    }
+}
+
+/// How a receiver treats a message whose nametag is not the next expected one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ReceivePolicy {
+    /// Accept only the next nametag, exactly like js-noise and nwaku: a lost message stalls the
+    /// direction until it arrives.
+    Strict,
+    /// Accept any nametag in the window (skipping ahead over lost or late messages) and keep the
+    /// skipped slots, up to [`MAX_SKIPPED_NAMETAGS`], so late messages still decrypt.
+    #[default]
+    SkipAhead,
+}
+
+/// Where a received nametag sits among the expected ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// Position in the upcoming window (0 = the next expected message).
+    Window(usize),
+    /// Position in the list of skipped slots.
+    Skipped(usize),
+}
+
+/// The inbound side: the window of upcoming nametags and the skipped slots.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundNametags {
+    secret: NametagSecret,
+    /// Index of `window[0]`: the next expected message number.
+    next: u64,
+    window: VecDeque<MessageNametag>,
+    skipped: VecDeque<(u64, MessageNametag)>,
+}
+
+impl InboundNametags {
+    /// The window `#0..#49` for `secret`.
+    pub fn new(secret: NametagSecret) -> Self {
+        let window = (0..NAMETAG_WINDOW as u64).map(|i| secret.nametag(i)).collect();
+        Self { secret, next: 0, window, skipped: VecDeque::new() }
+    }
+
+    /// Index of the next expected message.
+    pub fn next_index(&self) -> u64 {
+        self.next
+    }
+
+    /// The upcoming nametags, next expected first.
+    pub fn window(&self) -> impl Iterator<Item = &MessageNametag> {
+        self.window.iter()
+    }
+
+    /// Message indexes skipped over and still accepted.
+    pub fn skipped_indexes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.skipped.iter().map(|(i, _)| *i)
+    }
+
+    pub(crate) fn locate(&self, tag: &MessageNametag) -> Option<Slot> {
+        if let Some(pos) = self.window.iter().position(|t| t == tag) {
+            return Some(Slot::Window(pos));
+        }
+        self.skipped.iter().position(|(_, t)| t == tag).map(Slot::Skipped)
+    }
+
+    /// The message index (and nonce) of a slot.
+    pub(crate) fn index_of(&self, slot: Slot) -> Option<u64> {
+        match slot {
+            Slot::Window(pos) => Some(self.next + pos as u64),
+            Slot::Skipped(pos) => self.skipped.get(pos).map(|(i, _)| *i),
+        }
+    }
+
+    /// Consumes a slot after its message authenticated.
+    pub(crate) fn consume(&mut self, slot: Slot) {
+        match slot {
+            Slot::Skipped(pos) => {
+                self.skipped.remove(pos);
+            }
+            Slot::Window(pos) => {
+                for _ in 0..pos {
+                    if let Some(tag) = self.window.pop_front() {
+                        self.remember_skipped(self.next, tag);
+                        self.advance_one();
+                    }
+                }
+                self.window.pop_front();
+                self.advance_one();
+            }
+        }
+    }
+
+    /// Drops `count` upcoming slots without remembering them (harness-side recovery, as the
+    /// js-noise interop tests do).
+    pub fn skip(&mut self, count: usize) {
+        for _ in 0..count {
+            self.window.pop_front();
+            self.advance_one();
+        }
+    }
+
+    fn remember_skipped(&mut self, index: u64, tag: MessageNametag) {
+        if self.skipped.len() == MAX_SKIPPED_NAMETAGS {
+            self.skipped.pop_front();
+        }
+        self.skipped.push_back((index, tag));
+    }
+
+    fn advance_one(&mut self) {
+        self.next += 1;
+        let new_last = self.next + NAMETAG_WINDOW as u64 - 1;
+        self.window.push_back(self.secret.nametag(new_last));
+    }
+}
+
+impl std::fmt::Debug for InboundNametags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboundNametags")
+            .field("next", &self.next)
+            .field("skipped", &self.skipped.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_slides_and_remembers_skipped_slots() {
+        let secret = NametagSecret::from_bytes([5; 32]);
+        let mut inbound = InboundNametags::new(secret.clone());
+        let tag3 = secret.nametag(3);
+        let slot = inbound.locate(&tag3);
+        assert_eq!(slot, Some(Slot::Window(3)));
+        inbound.consume(Slot::Window(3));
+        assert_eq!(inbound.next_index(), 4);
+        assert_eq!(inbound.skipped_indexes().collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(inbound.window().count(), NAMETAG_WINDOW);
+        assert_eq!(inbound.window().last(), Some(&secret.nametag(53)));
+        assert_eq!(inbound.locate(&tag3), None, "a consumed nametag is never accepted again");
+        let late = inbound.locate(&secret.nametag(1));
+        assert_eq!(late, Some(Slot::Skipped(1)));
+        assert_eq!(late.and_then(|s| inbound.index_of(s)), Some(1));
+    }
+
+    #[test]
+    fn skipped_slots_are_bounded() {
+        let secret = NametagSecret::from_bytes([6; 32]);
+        let mut inbound = InboundNametags::new(secret.clone());
+        inbound.consume(Slot::Window(49));
+        inbound.consume(Slot::Window(49));
+        assert_eq!(inbound.skipped_indexes().count(), MAX_SKIPPED_NAMETAGS);
+        assert_eq!(inbound.skipped_indexes().next(), Some(48));
+        assert_eq!(inbound.locate(&secret.nametag(0)), None);
+    }
+}
