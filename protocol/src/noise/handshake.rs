@@ -285,27 +285,43 @@ impl Handshake {
         payload: &[u8],
         nametag: &MessageNametag,
     ) -> Result<PayloadV2, NoiseError> {
+        let mut padded = Vec::with_capacity(payload.len() + 248);
+        pad_into(payload, &mut padded);
+        let mut next = self.clone();
+        let raw = next.write_raw(entropy, &padded, Some(nametag));
+        padded.zeroize();
+        let RawMessage { keys, ciphertext } = raw?;
+        let message = PayloadV2 {
+            message_nametag: *nametag,
+            protocol_id: ProtocolId::Handshake(self.pattern),
+            handshake_message: keys,
+            transport_message: ciphertext,
+        };
+        message.check()?;
+        *self = next;
+        Ok(message)
+    }
+
+    /// Writes the next message of the plain Noise framework: tokens, then `payload` encrypted
+    /// with associated data `h` (or `h || nametag`), without padding or PayloadV2 framing. This
+    /// is the layer `snow` implements, used by the differential tests. On error nothing changes.
+    pub fn write_raw(
+        &mut self,
+        entropy: &mut dyn Entropy,
+        payload: &[u8],
+        nametag: Option<&MessageNametag>,
+    ) -> Result<RawMessage, NoiseError> {
         let pattern = self.current_message(HandshakeStatus::WriteNext)?;
         let mut next = self.clone();
         let mut keys = Vec::with_capacity(pattern.tokens.len());
         for token in pattern.tokens {
             next.write_token(*token, entropy, &mut keys)?;
         }
-        let mut padded = Vec::with_capacity(payload.len() + 248);
-        pad_into(payload, &mut padded);
-        let mut transport_message = Vec::with_capacity(padded.len() + 16);
-        next.symmetric.encrypt_and_hash(&padded, Some(nametag), &mut transport_message)?;
-        padded.zeroize();
-        let message = PayloadV2 {
-            message_nametag: *nametag,
-            protocol_id: ProtocolId::Handshake(self.pattern),
-            handshake_message: keys,
-            transport_message,
-        };
-        message.check()?;
+        let mut ciphertext = Vec::with_capacity(payload.len() + 16);
+        next.symmetric.encrypt_and_hash(payload, nametag, &mut ciphertext)?;
         next.next_message += 1;
         *self = next;
-        Ok(message)
+        Ok(RawMessage { keys, ciphertext })
     }
 
     fn write_token(
@@ -350,7 +366,7 @@ impl Handshake {
         if message.message_nametag != *expected_nametag {
             return Err(NoiseError::NametagMismatch { expected: *expected_nametag, actual: message.message_nametag });
         }
-        let pattern = self.current_message(HandshakeStatus::ReadNext)?;
+        self.current_message(HandshakeStatus::ReadNext)?;
         if message.protocol_id != ProtocolId::Handshake(self.pattern) {
             return Err(NoiseError::ProtocolIdMismatch {
                 expected: self.pattern.protocol_id(),
@@ -358,17 +374,34 @@ impl Handshake {
             });
         }
         let mut next = self.clone();
-        let mut keys = message.handshake_message.iter();
+        let mut padded =
+            next.read_raw(&message.handshake_message, &message.transport_message, Some(expected_nametag))?;
+        let payload = unpad(&padded).map(<[u8]>::to_vec);
+        padded.zeroize();
+        let payload = payload?;
+        *self = next;
+        Ok(payload)
+    }
+
+    /// Reads a plain Noise message given its keys and payload ciphertext (the inverse of
+    /// [`Self::write_raw`]): no nametag check, no unpadding. On error nothing changes.
+    pub fn read_raw(
+        &mut self,
+        keys: &[NoisePublicKey],
+        ciphertext: &[u8],
+        nametag: Option<&MessageNametag>,
+    ) -> Result<Vec<u8>, NoiseError> {
+        let pattern = self.current_message(HandshakeStatus::ReadNext)?;
+        let mut next = self.clone();
+        let mut keys = keys.iter();
         for token in pattern.tokens {
             next.read_token(*token, &mut keys)?;
         }
         if keys.next().is_some() {
             return Err(NoiseError::UnexpectedKeys);
         }
-        let mut padded = Vec::with_capacity(message.transport_message.len());
-        next.symmetric.decrypt_and_hash(&message.transport_message, Some(expected_nametag), &mut padded)?;
-        let payload = unpad(&padded)?.to_vec();
-        padded.zeroize();
+        let mut payload = Vec::with_capacity(ciphertext.len());
+        next.symmetric.decrypt_and_hash(ciphertext, nametag, &mut payload)?;
         next.next_message += 1;
         *self = next;
         Ok(payload)
@@ -476,6 +509,15 @@ pub fn authcode_for_hash(h: &[u8; 32]) -> String {
     let mut first8 = [0u8; 8];
     first8.copy_from_slice(&block[..8]);
     format!("{:08}", u64::from_be_bytes(first8) % 100_000_000)
+}
+
+/// A handshake message before PayloadV2 framing: its keys and its payload ciphertext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMessage {
+    /// The keys the tokens emitted, in order.
+    pub keys: Vec<NoisePublicKey>,
+    /// The encrypted (or, before any key, clear) payload.
+    pub ciphertext: Vec<u8>,
 }
 
 /// The four secrets a completed handshake hands to the transport phase.

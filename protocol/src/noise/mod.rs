@@ -14,7 +14,7 @@ pub mod symmetric;
 pub mod symmetric_payload;
 pub mod transport;
 
-pub use handshake::{Handshake, HandshakeConfig, HandshakeStatus, Psk, Role, authcode_for_hash};
+pub use handshake::{Handshake, HandshakeConfig, HandshakeStatus, Psk, RawMessage, Role, authcode_for_hash};
 pub use nametag::{InboundNametags, NametagSecret, ReceivePolicy, handshake_nametag};
 pub use pattern::{Direction, HandshakePattern, Token};
 pub use payload::{MessageNametag, NoisePublicKey, PayloadError, PayloadV2, PayloadV2Ref, ProtocolId};
