@@ -63,7 +63,14 @@ pub fn verify_file(path: &Path) -> Result<Report, VectorError> {
                     format!("{} mismatches", scratch.mismatches.len()),
                 );
             }
-            noise::negative::verify(&doc, &pairing, &replayed, &mut report)?;
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let mut load_base = |name: &str| -> Result<(Value, noise::transcript::Replayed), VectorError> {
+                let base = read_json(&dir.join(name))?;
+                let mut scratch = Report::new(name, "base");
+                let replayed = noise::transcript::replay(&base, &mut scratch)?;
+                Ok((base, replayed))
+            };
+            noise::negative::verify(&doc, &pairing, &replayed, &mut load_base, &mut report)?;
         }
         other => return Err(VectorError::Unsupported { path: "schema".into(), value: other.into() }),
     }

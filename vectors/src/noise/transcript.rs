@@ -76,7 +76,7 @@ fn check_pattern_table(doc: &Value, pattern: HandshakePattern, report: &mut Repo
     Ok(())
 }
 
-fn side_config(doc: &Value, pattern: HandshakePattern, role: Role) -> Result<HandshakeConfig, VectorError> {
+pub(crate) fn side_config(doc: &Value, pattern: HandshakePattern, role: Role) -> Result<HandshakeConfig, VectorError> {
     let (me, peer) = match role {
         Role::Initiator => ("initiator", "responder"),
         Role::Responder => ("responder", "initiator"),
