@@ -10,6 +10,7 @@ pub mod nametag;
 pub mod padding;
 pub mod pattern;
 pub mod payload;
+pub mod sessions;
 pub mod symmetric;
 pub mod symmetric_payload;
 pub mod transport;

@@ -170,6 +170,14 @@ impl TransportState {
         Ok(out)
     }
 
+    /// The message index a PayloadV2 would have if it is ours, judged from its nametag alone
+    /// (nothing is decrypted or changed): lets a caller route or check a message cheaply.
+    pub fn peek_index(&self, bytes: &[u8]) -> Option<u64> {
+        let message = PayloadV2Ref::parse(bytes).ok()?;
+        let slot = self.inbound.nametags.locate(&message.message_nametag)?;
+        self.inbound.nametags.index_of(slot)
+    }
+
     /// Authenticates and decrypts a PayloadV2, appending the plaintext to `out`.
     /// On error neither the state nor `out` changes.
     pub fn read_message_into(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<ReceivedInfo, NoiseError> {

@@ -1,0 +1,503 @@
+//! Noise sessions (37/WAKU2-NOISE-SESSIONS): a completed handshake's [`TransportState`] with a
+//! session id, the content topic derived from it, active and stale states, termination
+//! messages, staleness after silence, re-activation through the prologue, and optional per-
+//! message session-id rotation (a new content topic for every message).
+//!
+//! Profile choices where 37 is open (all in `docs/profile.md` §4):
+//! - `session-id = HKDF(salt = h, ikm = "status-1to1/noise-session-id/v1")[0..32]`. The spec's
+//!   "HKDF(h)" read literally (`HKDF(salt = h, ikm = "")`) equals the first nametag secret, so a
+//!   published hash of it would relate to nametag material; a domain label separates them.
+//! - `ct-id = SHA-256(SHA-256(session-id))`, rendered as 64 lowercase hex digits in
+//!   `/{app}/{version}/wakunoise/1/sessions/{ct-id}/proto`.
+//! - Public termination: a version-0 WakuMessage on the session topic whose payload is
+//!   `"WAKU2-NOISE-SESSION-TERMINATION/1" || SHA-256(session-id)`; anyone can check it against
+//!   `ct-id` but only a party to the session could produce it.
+//! - Rotation: message k of direction d (`"i2r"` or `"r2i"`) is published on the topic of
+//!   `sid(d, k) = HKDF(salt = session-id, ikm = d || u64_be(k))`, matching its nonce and nametag
+//!   index. 37 gives a chain `HKDF(prev-session-id)` as an example; indexing instead of chaining
+//!   gives O(1) access to the topic of a late or reordered message. A receiver listens on the
+//!   next `lookahead` topics.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::NoiseError;
+use super::handshake::Role;
+use super::transport::{ReceivedInfo, TransportState};
+use crate::crypto::hash::{hkdf_blocks, sha256};
+use crate::time::Timestamp;
+use crate::waku::{ContentTopic, TopicError, WakuMessage};
+
+/// Domain label of the session id derivation.
+const SESSION_ID_LABEL: &[u8] = b"status-1to1/noise-session-id/v1";
+/// Prefix of a public termination message's payload.
+pub const TERMINATION_MAGIC: &[u8] = b"WAKU2-NOISE-SESSION-TERMINATION/1";
+/// Prefix of the prologue of a handshake that re-activates stale sessions.
+pub const REACTIVATION_PROLOGUE_LABEL: &[u8] = b"WAKU2-NOISE-SESSIONS/reactivate/1";
+/// Default silence after which a session is considered stale.
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Default number of upcoming inbound topics listened to when rotating.
+pub const DEFAULT_ROTATION_LOOKAHEAD: usize = 4;
+
+/// A session identifier. Knowing it proves membership (it is derived from the handshake hash);
+/// only its hash is ever published.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Zeroize, ZeroizeOnDrop, Serialize, Deserialize)]
+pub struct SessionId(#[serde(with = "crate::serde_bytes")] [u8; 32]);
+
+impl SessionId {
+    /// The session id of a completed handshake with final hash `h`.
+    pub fn from_handshake_hash(h: &[u8; 32]) -> Self {
+        let [id] = hkdf_blocks::<1>(h, SESSION_ID_LABEL);
+        Self(id)
+    }
+
+    /// The raw bytes (vectors and binding only).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// `SHA-256(session-id)`: the pre-image of `ct-id`, published to terminate the session.
+    pub fn termination_token(&self) -> [u8; 32] {
+        sha256(&[&self.0])
+    }
+
+    /// `ct-id = SHA-256(SHA-256(session-id))`.
+    pub fn ct_id(&self) -> [u8; 32] {
+        sha256(&[&self.termination_token()])
+    }
+
+    /// The session's content topic `/{app}/{version}/wakunoise/1/sessions/{ct-id}/proto`.
+    pub fn content_topic(&self, app: &str, version: &str) -> Result<ContentTopic, TopicError> {
+        ContentTopic::parse(&format!("/{app}/{version}/wakunoise/1/sessions/{}/proto", hex::encode(self.ct_id())))
+    }
+
+    /// The rotated id of message `index` in direction `direction` (`b"i2r"` or `b"r2i"`).
+    fn rotated(&self, direction: &[u8; 3], index: u64) -> Self {
+        let mut ikm = [0u8; 11];
+        ikm[..3].copy_from_slice(direction);
+        ikm[3..].copy_from_slice(&index.to_be_bytes());
+        let [id] = hkdf_blocks::<1>(&self.0, &ikm);
+        Self(id)
+    }
+}
+
+impl std::fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SessionId(ct-id {}…)", &hex::encode(self.ct_id())[..16])
+    }
+}
+
+/// The prologue of a new handshake that binds (re-activates) stale sessions.
+pub fn reactivation_prologue(stale: &[SessionId]) -> Vec<u8> {
+    let mut prologue = REACTIVATION_PROLOGUE_LABEL.to_vec();
+    for id in stale {
+        prologue.extend_from_slice(id.as_bytes());
+    }
+    prologue
+}
+
+/// Why a session is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StaleReason {
+    /// We terminated it.
+    TerminatedByUs,
+    /// A valid termination message arrived (publicly or inside the session).
+    TerminatedByPeer,
+    /// No message from the peer within the silence window.
+    Silence,
+    /// A device of ours marked it stale (N11M: stale without publishing).
+    SyncedFromOwnDevice,
+}
+
+/// Whether the session may carry new messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionState {
+    /// New messages are sent and received.
+    Active,
+    /// Terminated: nothing is sent; late messages are still read until the session is dropped.
+    Stale {
+        /// Since when.
+        since: Timestamp,
+        /// Why.
+        reason: StaleReason,
+    },
+}
+
+/// How the session's content topics evolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TopicPolicy {
+    /// One content topic for the session's life.
+    Fixed,
+    /// A new session id, hence topic, for every message; the receiver listens `lookahead` ahead.
+    RotatePerMessage {
+        /// How many upcoming inbound topics to listen on.
+        lookahead: usize,
+    },
+}
+
+/// Errors of the session layer (the Noise errors wrap through).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The underlying transport refused the message.
+    #[error(transparent)]
+    Noise(#[from] NoiseError),
+    /// Sending on a stale session.
+    #[error("the session is stale ({0:?}); a new handshake is needed")]
+    Stale(StaleReason),
+    /// The message arrived on a topic that does not belong to this session.
+    #[error("content topic does not belong to this session")]
+    WrongTopic,
+    /// A topic could not be built (application name or version unusable in a content topic).
+    #[error(transparent)]
+    Topic(#[from] TopicError),
+}
+
+/// A Noise session of 37/WAKU2-NOISE-SESSIONS.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoiseSession {
+    transport: TransportState,
+    id: SessionId,
+    base_topic: ContentTopic,
+    app: String,
+    version: String,
+    state: SessionState,
+    policy: TopicPolicy,
+    last_inbound: Timestamp,
+    last_outbound: Timestamp,
+    stale_after: Duration,
+}
+
+impl NoiseSession {
+    /// Wraps a completed handshake's transport state, created at `now`.
+    pub fn new(
+        transport: TransportState,
+        app: &str,
+        version: &str,
+        policy: TopicPolicy,
+        now: Timestamp,
+    ) -> Result<Self, SessionError> {
+        let id = SessionId::from_handshake_hash(transport.handshake_hash());
+        let base_topic = id.content_topic(app, version)?;
+        Ok(Self {
+            transport,
+            id,
+            base_topic,
+            app: app.to_owned(),
+            version: version.to_owned(),
+            state: SessionState::Active,
+            policy,
+            last_inbound: now,
+            last_outbound: now,
+            stale_after: DEFAULT_STALE_AFTER,
+        })
+    }
+
+    /// Sets the silence window after which the session turns stale.
+    pub fn with_stale_after(mut self, stale_after: Duration) -> Self {
+        self.stale_after = stale_after;
+        self
+    }
+
+    /// The session id.
+    pub fn id(&self) -> &SessionId {
+        &self.id
+    }
+
+    /// Active or stale.
+    pub fn state(&self) -> SessionState {
+        self.state
+    }
+
+    /// The transport state (keys, counters, nametag window).
+    pub fn transport(&self) -> &TransportState {
+        &self.transport
+    }
+
+    /// The base content topic of the session.
+    pub fn content_topic(&self) -> ContentTopic {
+        self.base_topic.clone()
+    }
+
+    fn topic_of(&self, id: &SessionId) -> ContentTopic {
+        // The base topic parsed with the same app and version, and a rotated topic differs only
+        // in its hex ct-id, so this cannot fail; the base topic is a safe fallback regardless.
+        id.content_topic(&self.app, &self.version).unwrap_or_else(|_| self.base_topic.clone())
+    }
+
+    fn directions(&self) -> (&'static [u8; 3], &'static [u8; 3]) {
+        if self.transport.role() == Role::Initiator { (b"i2r", b"r2i") } else { (b"r2i", b"i2r") }
+    }
+
+    /// The topic of outbound message `index`.
+    fn outbound_topic_of(&self, index: u64) -> ContentTopic {
+        match self.policy {
+            TopicPolicy::Fixed => self.content_topic(),
+            TopicPolicy::RotatePerMessage { .. } => self.topic_of(&self.id.rotated(self.directions().0, index)),
+        }
+    }
+
+    /// The topic of inbound message `index`.
+    fn inbound_topic_of(&self, index: u64) -> ContentTopic {
+        match self.policy {
+            TopicPolicy::Fixed => self.content_topic(),
+            TopicPolicy::RotatePerMessage { .. } => self.topic_of(&self.id.rotated(self.directions().1, index)),
+        }
+    }
+
+    /// The topic the next outbound message goes to.
+    pub fn outbound_topic(&self) -> ContentTopic {
+        self.outbound_topic_of(self.transport.sent())
+    }
+
+    /// Every topic a receiver should listen on now: the base topic (for termination messages)
+    /// and, when rotating, the next `lookahead` inbound topics and those of skipped messages
+    /// that may still arrive.
+    pub fn inbound_topics(&self) -> Vec<ContentTopic> {
+        let mut topics = vec![self.content_topic()];
+        if let TopicPolicy::RotatePerMessage { lookahead } = self.policy {
+            let nametags = self.transport.inbound_nametags();
+            let next = nametags.next_index();
+            let upcoming = (next..next + lookahead as u64).chain(nametags.skipped_indexes());
+            topics.extend(upcoming.map(|i| self.inbound_topic_of(i)));
+        }
+        topics
+    }
+
+    /// Encrypts `plaintext` into a WakuMessage (version 2) on the outbound topic.
+    pub fn send(&mut self, plaintext: &[u8], now: Timestamp) -> Result<WakuMessage, SessionError> {
+        if let SessionState::Stale { reason, .. } = self.state {
+            return Err(SessionError::Stale(reason));
+        }
+        let topic = self.outbound_topic();
+        let payload = self.transport.write_message(plaintext)?;
+        self.last_outbound = now;
+        Ok(WakuMessage::noise(payload, topic.as_str(), now.as_nanos_i64(), false))
+    }
+
+    /// Whether a message on `topic` may belong to this session (one of [`Self::inbound_topics`]).
+    pub fn owns_topic(&self, topic: &str) -> bool {
+        self.inbound_topics().iter().any(|t| t.as_str() == topic)
+    }
+
+    /// Reads a message of this session: it must authenticate and have arrived on the topic of
+    /// its own index. On error nothing changes.
+    pub fn receive(&mut self, message: &WakuMessage, now: Timestamp) -> Result<(Vec<u8>, ReceivedInfo), SessionError> {
+        let payload = message.noise_payload().map_err(|_| SessionError::WrongTopic)?;
+        if let Some(index) = self.transport.peek_index(payload)
+            && self.inbound_topic_of(index).as_str() != message.content_topic
+        {
+            return Err(SessionError::WrongTopic);
+        }
+        let mut plaintext = Vec::new();
+        let info = self.transport.read_message_into(payload, &mut plaintext)?;
+        self.last_inbound = now;
+        Ok((plaintext, info))
+    }
+
+    /// Terminates the session. `public` returns the termination message to publish on the base
+    /// topic (anyone can then check it); otherwise the caller sends [`Self::private_termination`]
+    /// inside the session, or nothing (N11M devices mark stale silently).
+    pub fn terminate(&mut self, public: bool, now: Timestamp) -> Option<WakuMessage> {
+        if self.state == SessionState::Active {
+            self.state = SessionState::Stale { since: now, reason: StaleReason::TerminatedByUs };
+        }
+        public.then(|| {
+            let mut payload = TERMINATION_MAGIC.to_vec();
+            payload.extend_from_slice(&self.id.termination_token());
+            WakuMessage {
+                payload,
+                content_topic: self.content_topic().as_str().to_owned(),
+                version: None,
+                timestamp: Some(now.as_nanos_i64()),
+                meta: None,
+                rate_limit_proof: None,
+                ephemeral: None,
+            }
+        })
+    }
+
+    /// The token to send inside the session for a private termination.
+    pub fn private_termination(&self) -> [u8; 32] {
+        self.id.termination_token()
+    }
+
+    /// Handles a termination received publicly (a WakuMessage on the base topic) or privately
+    /// (the token from inside the session): marks the session stale if the token is genuine.
+    pub fn on_termination(&mut self, token: &[u8; 32], now: Timestamp) -> bool {
+        let genuine = sha256(&[token]) == self.id.ct_id();
+        if genuine && self.state == SessionState::Active {
+            self.state = SessionState::Stale { since: now, reason: StaleReason::TerminatedByPeer };
+        }
+        genuine
+    }
+
+    /// Marks the session stale because a device of ours did (N11M), without publishing.
+    pub fn mark_stale_from_own_device(&mut self, now: Timestamp) {
+        if self.state == SessionState::Active {
+            self.state = SessionState::Stale { since: now, reason: StaleReason::SyncedFromOwnDevice };
+        }
+    }
+
+    /// Checks the silence window; returns true if the session just turned stale.
+    pub fn check_silence(&mut self, now: Timestamp) -> bool {
+        let silent = now.saturating_since(self.last_inbound) >= self.stale_after;
+        if silent && self.state == SessionState::Active {
+            self.state = SessionState::Stale { since: now, reason: StaleReason::Silence };
+            return true;
+        }
+        false
+    }
+
+    /// When the silence window ends if nothing arrives.
+    pub fn stale_deadline(&self) -> Timestamp {
+        self.last_inbound.saturating_add(self.stale_after)
+    }
+
+    /// Last time a message from the peer was read.
+    pub fn last_inbound(&self) -> Timestamp {
+        self.last_inbound
+    }
+}
+
+/// The token carried by a public termination message, if `message` is one.
+pub fn parse_public_termination(message: &WakuMessage) -> Option<[u8; 32]> {
+    let token = message.payload.strip_prefix(TERMINATION_MAGIC)?;
+    token.try_into().ok()
+}
+
+impl std::fmt::Debug for NoiseSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NoiseSession")
+            .field("id", &self.id)
+            .field("state", &self.state)
+            .field("policy", &self.policy)
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SeededEntropy;
+    use crate::crypto::KeyPair;
+    use crate::noise::{Handshake, HandshakeConfig, HandshakePattern, MessageNametag};
+
+    const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
+
+    fn sessions(policy: TopicPolicy, prologue: Vec<u8>) -> (NoiseSession, NoiseSession) {
+        let mut e = SeededEntropy::from_u64(9);
+        let (a_s, b_s) = (KeyPair::generate(&mut e), KeyPair::generate(&mut e));
+        let mut a = Handshake::new(
+            HandshakeConfig::new(HandshakePattern::XK1, Role::Initiator)
+                .prologue(prologue.clone())
+                .local_static(a_s)
+                .remote_static(*b_s.public()),
+        )
+        .unwrap();
+        let mut b = Handshake::new(
+            HandshakeConfig::new(HandshakePattern::XK1, Role::Responder).prologue(prologue).local_static(b_s),
+        )
+        .unwrap();
+        for i in 0..3 {
+            let tag = if i == 0 { MessageNametag([1; 16]) } else { a.next_hkdf_nametag() };
+            let (w, r) = if i % 2 == 0 { (&mut a, &mut b) } else { (&mut b, &mut a) };
+            let m = w.write_message(&mut e, b"", &tag).unwrap();
+            r.read_message(&m, &tag).unwrap();
+        }
+        let a = NoiseSession::new(a.finalize().unwrap(), "status-1to1", "1", policy, T0).unwrap();
+        let b = NoiseSession::new(b.finalize().unwrap(), "status-1to1", "1", policy, T0).unwrap();
+        (a, b)
+    }
+
+    #[test]
+    fn both_sides_agree_on_id_and_topic_in_the_spec_form() {
+        let (a, b) = sessions(TopicPolicy::Fixed, vec![]);
+        assert_eq!(a.id(), b.id());
+        let topic = a.content_topic();
+        assert_eq!(topic, b.content_topic());
+        let text = topic.as_str();
+        assert!(text.starts_with("/status-1to1/1/wakunoise/1/sessions/") && text.ends_with("/proto"), "{text}");
+        assert!(text.contains(&hex::encode(sha256(&[&sha256(&[a.id().as_bytes()])]))));
+        // The id is not the first nametag secret (the literal reading of "HKDF(h)").
+        let [nms1] = hkdf_blocks::<1>(a.transport().handshake_hash(), &[]);
+        assert_ne!(a.id().as_bytes(), &nms1);
+    }
+
+    #[test]
+    fn messages_flow_on_the_session_topic_and_wrong_topics_are_refused() {
+        let (mut a, mut b) = sessions(TopicPolicy::Fixed, vec![]);
+        let mut m = a.send(b"hello", T0).unwrap();
+        assert_eq!(m.content_topic, a.content_topic().as_str());
+        let mut moved = m.clone();
+        moved.content_topic = "/status-1to1/1/elsewhere/proto".into();
+        let before = b.clone();
+        assert_eq!(b.receive(&moved, T0), Err(SessionError::WrongTopic));
+        assert_eq!(b, before);
+        assert_eq!(b.receive(&m, T0).unwrap().0, b"hello");
+        m.payload[30] ^= 1;
+        assert!(b.receive(&m, T0).is_err());
+    }
+
+    #[test]
+    fn rotation_uses_a_fresh_topic_per_message_and_tolerates_reordering() {
+        let (mut a, mut b) = sessions(TopicPolicy::RotatePerMessage { lookahead: 3 }, vec![]);
+        let sent: Vec<WakuMessage> = (0..4u8).map(|i| a.send(&[i], T0).unwrap()).collect();
+        let topics: std::collections::BTreeSet<_> = sent.iter().map(|m| m.content_topic.clone()).collect();
+        assert_eq!(topics.len(), 4, "every message has its own topic");
+        assert!(b.owns_topic(&sent[0].content_topic) && b.owns_topic(&sent[2].content_topic));
+        assert_eq!(b.receive(&sent[2], T0).unwrap().0, vec![2]);
+        assert!(b.owns_topic(&sent[0].content_topic), "a skipped message's topic stays subscribed");
+        assert_eq!(b.receive(&sent[0], T0).unwrap().0, vec![0]);
+        assert_eq!(b.receive(&sent[1], T0).unwrap().0, vec![1]);
+        assert_eq!(b.receive(&sent[3], T0).unwrap().0, vec![3]);
+        let mut misplaced = a.send(b"x", T0).unwrap();
+        misplaced.content_topic = sent[3].content_topic.clone();
+        assert_eq!(b.receive(&misplaced, T0), Err(SessionError::WrongTopic));
+        let reply = b.send(b"back", T0).unwrap();
+        assert!(!topics.contains(&reply.content_topic));
+        assert_eq!(a.receive(&reply, T0).unwrap().0, b"back");
+    }
+
+    #[test]
+    fn public_termination_is_verifiable_and_stops_sending() {
+        let (mut a, mut b) = sessions(TopicPolicy::Fixed, vec![]);
+        let msg = a.terminate(true, T0).unwrap();
+        assert_eq!(msg.content_topic, a.content_topic().as_str());
+        assert!(matches!(a.send(b"x", T0), Err(SessionError::Stale(StaleReason::TerminatedByUs))));
+        let token = parse_public_termination(&msg).unwrap();
+        assert!(!b.on_termination(&[0; 32], T0), "a forged token is ignored");
+        assert_eq!(b.state(), SessionState::Active);
+        assert!(b.on_termination(&token, T0));
+        assert_eq!(b.state(), SessionState::Stale { since: T0, reason: StaleReason::TerminatedByPeer });
+    }
+
+    #[test]
+    fn silence_makes_a_session_stale_and_a_new_handshake_can_bind_it() {
+        let (mut a, _) = sessions(TopicPolicy::Fixed, vec![]);
+        let a = &mut a;
+        let stale_after = Duration::from_secs(60);
+        *a = a.clone().with_stale_after(stale_after);
+        assert!(!a.check_silence(T0.saturating_add(Duration::from_secs(59))));
+        assert!(a.check_silence(T0.saturating_add(stale_after)));
+        assert!(matches!(a.state(), SessionState::Stale { reason: StaleReason::Silence, .. }));
+        let prologue = reactivation_prologue(&[a.id().clone()]);
+        let (c, d) = sessions(TopicPolicy::Fixed, prologue);
+        assert_eq!(c.id(), d.id());
+        assert_ne!(c.id(), a.id(), "the re-activating session is a new session bound to the old id");
+    }
+
+    #[test]
+    fn snapshots_restore_exactly_and_debug_redacts() {
+        let (mut a, _) = sessions(TopicPolicy::RotatePerMessage { lookahead: 2 }, vec![]);
+        a.send(b"x", T0).unwrap();
+        let back: NoiseSession = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert_eq!(back, a);
+        let debug = format!("{a:?}");
+        assert!(!debug.contains(&hex::encode(a.transport().outbound_key().as_bytes())), "{debug}");
+        assert!(!debug.contains(&hex::encode(a.id().as_bytes())), "{debug}");
+    }
+}
