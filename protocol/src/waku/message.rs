@@ -12,7 +12,7 @@ pub const MAX_META_LEN: usize = 64;
 pub const VERSION_NOISE: u32 = 2;
 
 /// The 14/WAKU2-MESSAGE protobuf, with its exact field numbers.
-#[derive(Clone, PartialEq, Eq, Hash, prost::Message)]
+#[derive(Clone, PartialEq, Eq, Hash, prost::Message, serde::Serialize, serde::Deserialize)]
 pub struct WakuMessage {
     /// The payload (a PayloadV2 when `version` is 2).
     #[prost(bytes = "vec", tag = "1")]

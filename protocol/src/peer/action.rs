@@ -1,0 +1,115 @@
+//! What a peer asks its driver to do. Actions are returned in order; a driver must carry them out
+//! in that order. In particular a [`Action::Persist`] comes before every action that publishes a
+//! ciphertext or delivers a plaintext depending on the state it saves, so a crash can never make
+//! a peer reuse a key and nonce or deliver a message twice.
+
+use std::time::Duration;
+
+use super::event::RequestId;
+use super::frame::MessageId;
+use super::snapshot::Snapshot;
+use crate::identity::{IdentityKey, InstallationId};
+use crate::time::Timestamp;
+use crate::waku::WakuMessage;
+
+/// Which way a delivered message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Direction {
+    /// Sent to us by a contact.
+    Incoming,
+    /// Sent by another device of ours (a sync copy).
+    OutgoingFromOwnDevice,
+}
+
+/// A plaintext for the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Message id (unique per sender).
+    pub id: MessageId,
+    /// The sending identity (ours for sync copies).
+    pub from: IdentityKey,
+    /// The sending device.
+    pub from_installation: InstallationId,
+    /// The chat: the contact the conversation is with.
+    pub chat: IdentityKey,
+    /// Incoming, or a copy of our own message from another device.
+    pub direction: Direction,
+    /// The body.
+    pub body: Vec<u8>,
+    /// The sender's timestamp (not trusted for ordering).
+    pub sent_at: Timestamp,
+}
+
+/// An output of the peer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Store this snapshot durably before carrying out the actions after it.
+    Persist(Snapshot),
+    /// Publish a WakuMessage (relay or lightpush).
+    Publish(WakuMessage),
+    /// Start receiving these content topics.
+    Subscribe(Vec<String>),
+    /// Stop receiving these content topics.
+    Unsubscribe(Vec<String>),
+    /// Ask a store node for messages on these topics in `[start, end]`.
+    QueryStore {
+        /// Echoed in [`super::Event::StoreResult`].
+        request: RequestId,
+        /// Content topics (a store node takes at most 10 per query).
+        content_topics: Vec<String>,
+        /// Earliest sender timestamp.
+        start: Timestamp,
+        /// Latest sender timestamp.
+        end: Timestamp,
+        /// Continue after this cursor.
+        cursor: Option<Vec<u8>>,
+    },
+    /// Hand a plaintext to the application.
+    Deliver(Delivery),
+    /// Every intended device acknowledged a message we sent.
+    Delivered(MessageId),
+    /// A device never acknowledged a message within the retry bound (`installation` is `None`
+    /// when no device of the contact ever answered the handshake).
+    DeliveryFailed {
+        /// The message.
+        id: MessageId,
+        /// The recipient identity.
+        identity: IdentityKey,
+        /// The device that did not acknowledge.
+        installation: Option<InstallationId>,
+    },
+    /// The application-visible result of [`super::Event::SendText`]: the id of the new message.
+    Queued(MessageId),
+    /// Call [`super::Peer::handle`] with [`super::Event::Timer`] at this time.
+    SetTimer(Timestamp),
+    /// Something noteworthy that needs no action (for logs and tests).
+    Notice(Notice),
+}
+
+/// Noteworthy facts the driver may log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A session with a device was established.
+    SessionEstablished {
+        /// The identity.
+        identity: IdentityKey,
+        /// The device.
+        installation: InstallationId,
+        /// Which key exchange.
+        key_exchange: super::KeyExchange,
+    },
+    /// A duplicate message was suppressed.
+    DuplicateSuppressed(MessageId),
+    /// A session turned stale.
+    SessionStale {
+        /// The identity.
+        identity: IdentityKey,
+    },
+    /// The handshake with a contact timed out without an answer.
+    HandshakeTimedOut {
+        /// The contact.
+        identity: IdentityKey,
+        /// How long it waited.
+        after: Duration,
+    },
+}

@@ -1,0 +1,113 @@
+//! Contacts: identities we chat with, their known devices, and which key exchange the chat uses.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::{IdentityKey, InstallationId};
+use crate::time::Timestamp;
+
+/// The two key-exchange paths of 55/STATUS-1TO1-CHAT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum KeyExchange {
+    /// 53/WAKU2-X3DH with the Double Ratchet and 54 sessions.
+    X3dh,
+    /// 35/WAKU2-NOISE (XK1 to the contact's identity key) with 37 sessions.
+    Noise,
+}
+
+/// What a contact code or QR code tells about a peer (the identity-verification phase of 55).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactCard {
+    /// The verified identity.
+    pub identity: IdentityKey,
+    /// Key exchanges the contact supports, in its order of preference.
+    pub supports: Vec<KeyExchange>,
+}
+
+/// One device of a contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactDevice {
+    /// When we last heard from it (orders fan-out, 54 "Sending messages to a paired group").
+    pub last_activity: Timestamp,
+}
+
+/// A contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// The identity.
+    pub identity: IdentityKey,
+    /// Key exchanges it supports (from its card; a first message proves support too).
+    pub supports: Vec<KeyExchange>,
+    /// The key exchange this chat uses, once negotiated.
+    pub chosen: Option<KeyExchange>,
+    /// Known devices.
+    pub devices: BTreeMap<InstallationId, ContactDevice>,
+}
+
+impl Contact {
+    /// A contact known only by its card.
+    pub fn from_card(card: &ContactCard) -> Self {
+        Self { identity: card.identity, supports: card.supports.clone(), chosen: None, devices: BTreeMap::new() }
+    }
+
+    /// A contact first heard of through a message using `kx`.
+    pub fn from_first_message(identity: IdentityKey, kx: KeyExchange) -> Self {
+        Self { identity, supports: vec![kx], chosen: Some(kx), devices: BTreeMap::new() }
+    }
+
+    /// Negotiates the key exchange: the recorded choice, else our preference if the contact
+    /// supports it, else the contact's first supported one.
+    pub fn negotiate(&mut self, preferred: KeyExchange) -> KeyExchange {
+        let choice = self.chosen.unwrap_or_else(|| {
+            if self.supports.is_empty() || self.supports.contains(&preferred) { preferred } else { self.supports[0] }
+        });
+        self.chosen = Some(choice);
+        choice
+    }
+
+    /// Records activity of a device.
+    pub fn saw_device(&mut self, installation: &InstallationId, now: Timestamp) {
+        let device = self.devices.entry(installation.clone()).or_insert(ContactDevice { last_activity: now });
+        device.last_activity = device.last_activity.max(now);
+    }
+
+    /// Up to `n` devices, most recently active first (ties broken by installation id).
+    pub fn active_devices(&self, n: usize) -> Vec<InstallationId> {
+        let mut devices: Vec<(&InstallationId, &ContactDevice)> = self.devices.iter().collect();
+        devices.sort_by(|a, b| b.1.last_activity.cmp(&a.1.last_activity).then_with(|| a.0.cmp(b.0)));
+        devices.into_iter().take(n).map(|(id, _)| id.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SeededEntropy;
+    use crate::identity::IdentityKeyPair;
+
+    #[test]
+    fn negotiation_respects_support_and_sticks() {
+        let identity = *IdentityKeyPair::from_seed([1; 32]).public();
+        let mut c = Contact::from_card(&ContactCard { identity, supports: vec![KeyExchange::Noise] });
+        assert_eq!(c.negotiate(KeyExchange::X3dh), KeyExchange::Noise);
+        c.supports.push(KeyExchange::X3dh);
+        assert_eq!(c.negotiate(KeyExchange::X3dh), KeyExchange::Noise, "the recorded choice sticks");
+        let mut both =
+            Contact::from_card(&ContactCard { identity, supports: vec![KeyExchange::Noise, KeyExchange::X3dh] });
+        assert_eq!(both.negotiate(KeyExchange::X3dh), KeyExchange::X3dh);
+    }
+
+    #[test]
+    fn fan_out_orders_by_last_activity() {
+        let identity = *IdentityKeyPair::from_seed([1; 32]).public();
+        let mut c = Contact::from_card(&ContactCard { identity, supports: vec![] });
+        let mut e = SeededEntropy::from_u64(1);
+        let ids: Vec<InstallationId> = (0..4).map(|_| InstallationId::generate(&mut e)).collect();
+        for (i, id) in ids.iter().enumerate() {
+            c.saw_device(id, Timestamp::from_millis(10 * i as u64));
+        }
+        c.saw_device(&ids[0], Timestamp::from_millis(5));
+        assert_eq!(c.active_devices(3), vec![ids[3].clone(), ids[2].clone(), ids[1].clone()]);
+    }
+}

@@ -1,0 +1,56 @@
+//! What a peer is told: application commands, network input, store results and timers. Every
+//! event comes with `now` (see [`super::Peer::handle`]).
+
+use crate::identity::{IdentityKey, InstallationId};
+use crate::waku::WakuMessage;
+
+/// How a WakuMessage reached us (relay, filter push, or a store query answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Origin {
+    /// Gossip relay.
+    Relay,
+    /// A filter service node's push (light clients).
+    Filter,
+    /// A store query answer (catch-up after being offline).
+    Store,
+}
+
+/// A store query's id, chosen by the peer and echoed by the driver.
+pub type RequestId = u64;
+
+/// An input to the peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The device starts (first start or restart after restoring a snapshot): subscribe, publish
+    /// what must be published, catch up from store.
+    Start,
+    /// The application sends `body` to the contact `to`.
+    SendText {
+        /// The contact.
+        to: IdentityKey,
+        /// The text (opaque bytes to this layer).
+        body: Vec<u8>,
+    },
+    /// A WakuMessage arrived on a subscribed content topic.
+    Received {
+        /// The message.
+        message: WakuMessage,
+        /// How it arrived.
+        origin: Origin,
+    },
+    /// The answer to a store query the peer asked for.
+    StoreResult {
+        /// The query.
+        request: RequestId,
+        /// The messages of this page.
+        messages: Vec<WakuMessage>,
+        /// Set when more pages follow; the peer asks for them.
+        next_cursor: Option<Vec<u8>>,
+    },
+    /// A timer set with [`super::Action::SetTimer`] is due.
+    Timer,
+    /// Add (or update) a contact from what a QR code or contact code carried.
+    AddContact(super::ContactCard),
+    /// Forget a device of ours (manual removal, 54 "Pairing").
+    RemoveOwnDevice(InstallationId),
+}

@@ -1,0 +1,472 @@
+//! The Noise key-exchange path (35/37, NM multi-device): an XK1 handshake to the contact's
+//! identity key, on the contact's partitioned topic, then one 37 session per remote device.
+//!
+//! - Message 1 (`-> e`) carries the contact's inbox nametag and an empty payload (it is sent
+//!   before any key exists). Every device of the contact can answer it.
+//! - Message 2 (`<- e, ee, es`) carries the responder's installation id; the initiator keeps its
+//!   state after message 1 and forks it for each answering device, which gives one session per
+//!   device pair (NM) without any device list.
+//! - Message 3 (`-> s, se`) carries the initiator's identity key and installation id; the
+//!   responder checks that the identity's X25519 key is the static key the handshake proved.
+//! - Concurrent sessions between the same two devices converge: both sides keep the one with the
+//!   smaller session id active and keep the other readable, so no message is lost.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+use prost::Message as _;
+use serde::{Deserialize, Serialize};
+
+use super::Ctx;
+use super::action::{Action, Notice};
+use super::contacts::KeyExchange;
+use super::delivery::Device;
+use super::error::PeerError;
+use super::topics::{noise_inbox_nametag, partition_topic};
+use crate::identity::{IdentityKey, InstallationId};
+use crate::noise::sessions::{NoiseSession, SessionState, parse_public_termination};
+use crate::noise::{
+    Handshake, HandshakeConfig, HandshakePattern, MessageNametag, PayloadV2, PayloadV2Ref, ProtocolId, Role,
+};
+use crate::time::Timestamp;
+use crate::waku::WakuMessage;
+
+/// Prologue label of the 1:1 handshake (the responder's identity follows it).
+const PROLOGUE_LABEL: &[u8] = b"status-1to1/noise-1to1/v1";
+/// How many recent first-message ephemeral keys are remembered to ignore replays.
+const SEEN_FIRST_MESSAGES: usize = 1024;
+/// Archived sessions kept readable per device.
+const ARCHIVED_SESSIONS: usize = 3;
+
+/// The handshake payload of messages 2 and 3.
+#[derive(Clone, PartialEq, prost::Message)]
+struct HelloProto {
+    #[prost(bytes = "vec", tag = "1")]
+    identity: Vec<u8>,
+    #[prost(string, tag = "2")]
+    installation_id: String,
+}
+
+/// Our outgoing handshake to a contact, kept after message 1 to fork for each answering device.
+/// Message 1 is republished (same bytes) with backoff until some device answers.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Outbound {
+    after_first: Handshake,
+    reply_nametag: MessageNametag,
+    started: Timestamp,
+    answered_by: BTreeSet<InstallationId>,
+    first: WakuMessage,
+    sends: u32,
+    next_retry: Timestamp,
+}
+
+/// A handshake we answered, waiting for message 3. A repeated message 1 gets the same answer.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Inbound {
+    after_second: Handshake,
+    started: Timestamp,
+    first_ephemeral: [u8; 32],
+    second: WakuMessage,
+}
+
+/// The sessions with one remote device: the active one last.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct DeviceSessions {
+    sessions: Vec<NoiseSession>,
+}
+
+impl DeviceSessions {
+    fn active(&self) -> Option<&NoiseSession> {
+        self.sessions.last()
+    }
+
+    fn active_mut(&mut self) -> Option<&mut NoiseSession> {
+        self.sessions.last_mut()
+    }
+
+    /// Adds a session and re-establishes the order: the smaller session id is active (both sides
+    /// agree without talking), the others stay readable, oldest dropped beyond the bound.
+    fn add(&mut self, session: NoiseSession) {
+        if self.sessions.iter().any(|s| s.id() == session.id()) {
+            return;
+        }
+        self.sessions.push(session);
+        let active = self
+            .sessions
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.state() == SessionState::Active)
+            .min_by(|a, b| a.1.id().cmp(b.1.id()))
+            .map(|(i, _)| i);
+        if let Some(i) = active {
+            let chosen = self.sessions.remove(i);
+            self.sessions.push(chosen);
+        }
+        while self.sessions.len() > ARCHIVED_SESSIONS + 1 {
+            self.sessions.remove(0);
+        }
+    }
+}
+
+/// The Noise path's state.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct NoisePath {
+    outbound: BTreeMap<IdentityKey, Outbound>,
+    inbound: BTreeMap<MessageNametag, Inbound>,
+    seen_first: VecDeque<[u8; 32]>,
+    sessions: BTreeMap<Device, DeviceSessions>,
+    /// Message 3 of handshakes we initiated, repeated before our messages to that device until
+    /// it is heard from on the session (message 3 may be lost like any other).
+    unconfirmed: BTreeMap<Device, WakuMessage>,
+}
+
+/// What a Noise message turned out to be.
+pub(crate) enum NoiseInput {
+    /// A handshake step was taken (nothing for the application yet).
+    HandshakeStep,
+    /// A session with a device is now established.
+    Established(Device),
+    /// A decrypted frame from a device.
+    Frame(Device, Vec<u8>),
+    /// A public termination of one of our sessions.
+    Terminated(Device),
+}
+
+impl NoisePath {
+    /// Devices of `identity` we have an active session with.
+    pub(crate) fn devices_of(&self, identity: &IdentityKey) -> Vec<Device> {
+        self.sessions
+            .iter()
+            .filter(|(d, s)| &d.identity == identity && s.active().is_some_and(|s| s.state() == SessionState::Active))
+            .map(|(d, _)| d.clone())
+            .collect()
+    }
+
+    /// Starts an XK1 handshake to `contact` (unless one is in flight).
+    pub(crate) fn start(&mut self, ctx: &mut Ctx<'_>, contact: &IdentityKey) -> Result<(), PeerError> {
+        if self.outbound.contains_key(contact) {
+            return Ok(());
+        }
+        let config = HandshakeConfig::new(HandshakePattern::XK1, Role::Initiator)
+            .prologue(prologue(contact))
+            .local_static(ctx.me.identity.dh_keys().clone())
+            .remote_static(*contact.dh_public());
+        let mut hs = Handshake::new(config)?;
+        let nametag = noise_inbox_nametag(contact);
+        let message = hs.write_message(ctx.entropy, &[], &nametag)?;
+        let topic = partition_topic(contact);
+        let first = WakuMessage::noise(
+            message.encode().map_err(crate::noise::NoiseError::from)?,
+            topic,
+            ctx.now.as_nanos_i64(),
+            false,
+        );
+        ctx.publish(first.clone());
+        let reply_nametag = hs.next_hkdf_nametag();
+        let next_retry = ctx.now.saturating_add(ctx.config.delivery.first_retry);
+        let outbound = Outbound {
+            after_first: hs,
+            reply_nametag,
+            started: ctx.now,
+            answered_by: BTreeSet::new(),
+            first,
+            sends: 1,
+            next_retry,
+        };
+        self.outbound.insert(*contact, outbound);
+        Ok(())
+    }
+
+    /// Content topics this path listens on.
+    pub(crate) fn topics(&self, out: &mut BTreeSet<String>) {
+        for contact in self.outbound.keys() {
+            out.insert(partition_topic(contact));
+        }
+        for device in self.sessions.values() {
+            for session in &device.sessions {
+                out.extend(session.inbound_topics().into_iter().map(|t| t.as_str().to_owned()));
+            }
+        }
+    }
+
+    /// Handles a version-2 WakuMessage.
+    pub(crate) fn on_message(&mut self, ctx: &mut Ctx<'_>, message: &WakuMessage) -> Result<NoiseInput, PeerError> {
+        if let Some(token) = parse_public_termination(message) {
+            return self.on_public_termination(ctx, &message.content_topic, &token);
+        }
+        let bytes = message.noise_payload()?;
+        let parsed = PayloadV2Ref::parse(bytes).map_err(crate::noise::NoiseError::from)?;
+        let tag = parsed.message_nametag;
+        if parsed.protocol_id == ProtocolId::Handshake(HandshakePattern::XK1) {
+            if tag == noise_inbox_nametag(ctx.me.identity.public())
+                && message.content_topic == partition_topic(ctx.me.identity.public())
+            {
+                return self.answer_first(ctx, &parsed.to_owned(), &message.content_topic);
+            }
+            if let Some(contact) = self.outbound.iter().find(|(_, o)| o.reply_nametag == tag).map(|(c, _)| *c) {
+                return self.complete_as_initiator(ctx, &contact, &parsed.to_owned(), &message.content_topic);
+            }
+            if self.inbound.contains_key(&tag) {
+                return self.complete_as_responder(ctx, &parsed.to_owned());
+            }
+            return Err(PeerError::NotForUs);
+        }
+        self.read_session_message(ctx, message)
+    }
+
+    /// Message 1 to us: answer with message 2 (our installation id), remember the state.
+    fn answer_first(&mut self, ctx: &mut Ctx<'_>, first: &PayloadV2, topic: &str) -> Result<NoiseInput, PeerError> {
+        let ephemeral = match first.handshake_message.first() {
+            Some(crate::noise::NoisePublicKey::Clear(pk)) => *pk.as_bytes(),
+            _ => return Err(PeerError::NotForUs),
+        };
+        if self.seen_first.contains(&ephemeral) {
+            if let Some(answered) = self.inbound.values().find(|i| i.first_ephemeral == ephemeral) {
+                ctx.publish(answered.second.clone());
+            }
+            return Ok(NoiseInput::HandshakeStep);
+        }
+        let me = ctx.me.identity.public();
+        let config = HandshakeConfig::new(HandshakePattern::XK1, Role::Responder)
+            .prologue(prologue(me))
+            .local_static(ctx.me.identity.dh_keys().clone());
+        let mut hs = Handshake::new(config)?;
+        hs.read_message(first, &first.message_nametag)?;
+        let hello = HelloProto { identity: Vec::new(), installation_id: ctx.me.installation.as_str().to_owned() };
+        let nametag = hs.next_hkdf_nametag();
+        let reply = hs.write_message(ctx.entropy, &hello.encode_to_vec(), &nametag)?;
+        let second = WakuMessage::noise(
+            reply.encode().map_err(crate::noise::NoiseError::from)?,
+            topic,
+            ctx.now.as_nanos_i64(),
+            false,
+        );
+        ctx.publish(second.clone());
+        if self.seen_first.len() == SEEN_FIRST_MESSAGES {
+            self.seen_first.pop_front();
+        }
+        self.seen_first.push_back(ephemeral);
+        if self.inbound.len() >= ctx.config.max_pending_noise_handshakes
+            && let Some(oldest) = self.inbound.iter().min_by_key(|(_, i)| i.started).map(|(t, _)| *t)
+        {
+            self.inbound.remove(&oldest);
+        }
+        self.inbound.insert(
+            hs.next_hkdf_nametag(),
+            Inbound { after_second: hs, started: ctx.now, first_ephemeral: ephemeral, second },
+        );
+        Ok(NoiseInput::HandshakeStep)
+    }
+
+    /// Message 2 for one of our handshakes: fork, read, send message 3, open the session.
+    fn complete_as_initiator(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        contact: &IdentityKey,
+        second: &PayloadV2,
+        topic: &str,
+    ) -> Result<NoiseInput, PeerError> {
+        let outbound = self.outbound.get(contact).ok_or(PeerError::NotForUs)?;
+        let mut hs = outbound.after_first.clone();
+        let payload = hs.read_message(second, &outbound.reply_nametag)?;
+        let hello = HelloProto::decode(payload.as_slice()).map_err(|_| PeerError::NotForUs)?;
+        let installation = InstallationId::parse(&hello.installation_id).map_err(|_| PeerError::NotForUs)?;
+        if outbound.answered_by.contains(&installation) {
+            return Ok(NoiseInput::HandshakeStep);
+        }
+        let mine = HelloProto {
+            identity: ctx.me.identity.public().as_bytes().to_vec(),
+            installation_id: ctx.me.installation.as_str().to_owned(),
+        };
+        let nametag = hs.next_hkdf_nametag();
+        let third = hs.write_message(ctx.entropy, &mine.encode_to_vec(), &nametag)?;
+        let transport = hs.finalize()?;
+        let session = NoiseSession::new(
+            transport,
+            &ctx.config.app_name,
+            &ctx.config.app_version,
+            ctx.config.noise_topics,
+            ctx.now,
+        )?;
+        let third = WakuMessage::noise(
+            third.encode().map_err(crate::noise::NoiseError::from)?,
+            topic,
+            ctx.now.as_nanos_i64(),
+            false,
+        );
+        ctx.publish(third.clone());
+        if let Some(o) = self.outbound.get_mut(contact) {
+            o.answered_by.insert(installation.clone());
+        }
+        let device = Device { identity: *contact, installation };
+        self.unconfirmed.insert(device.clone(), third);
+        self.add_session(ctx, device.clone(), session);
+        Ok(NoiseInput::Established(device))
+    }
+
+    /// Message 3 for a handshake we answered: check the identity, open the session.
+    fn complete_as_responder(&mut self, ctx: &mut Ctx<'_>, third: &PayloadV2) -> Result<NoiseInput, PeerError> {
+        let tag = third.message_nametag;
+        let inbound = self.inbound.get(&tag).ok_or(PeerError::NotForUs)?;
+        let mut hs = inbound.after_second.clone();
+        let payload = hs.read_message(third, &tag)?;
+        let hello = HelloProto::decode(payload.as_slice()).map_err(|_| PeerError::NotForUs)?;
+        let identity = IdentityKey::from_slice(&hello.identity).map_err(|_| PeerError::NotForUs)?;
+        if Some(identity.dh_public()) != hs.remote_static() {
+            return Err(PeerError::IdentityMismatch(identity));
+        }
+        if identity == *ctx.me.identity.public() && hello.installation_id == ctx.me.installation.as_str() {
+            return Err(PeerError::NotForUs);
+        }
+        let installation = InstallationId::parse(&hello.installation_id).map_err(|_| PeerError::NotForUs)?;
+        let transport = hs.finalize()?;
+        let session = NoiseSession::new(
+            transport,
+            &ctx.config.app_name,
+            &ctx.config.app_version,
+            ctx.config.noise_topics,
+            ctx.now,
+        )?;
+        self.inbound.remove(&tag);
+        let device = Device { identity, installation };
+        self.add_session(ctx, device.clone(), session);
+        Ok(NoiseInput::Established(device))
+    }
+
+    fn add_session(&mut self, ctx: &mut Ctx<'_>, device: Device, session: NoiseSession) {
+        ctx.actions.push(Action::Notice(Notice::SessionEstablished {
+            identity: device.identity,
+            installation: device.installation.clone(),
+            key_exchange: KeyExchange::Noise,
+        }));
+        self.sessions.entry(device).or_insert_with(|| DeviceSessions { sessions: Vec::new() }).add(session);
+    }
+
+    /// A transport message on one of our session topics.
+    fn read_session_message(&mut self, ctx: &mut Ctx<'_>, message: &WakuMessage) -> Result<NoiseInput, PeerError> {
+        for (device, sessions) in &mut self.sessions {
+            for session in sessions.sessions.iter_mut().rev() {
+                if !session.owns_topic(&message.content_topic) {
+                    continue;
+                }
+                match session.receive(message, ctx.now) {
+                    Ok((plaintext, _)) => {
+                        self.unconfirmed.remove(device);
+                        return Ok(NoiseInput::Frame(device.clone(), plaintext));
+                    }
+                    Err(crate::noise::sessions::SessionError::Noise(crate::noise::NoiseError::NametagNotFound)) => {
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Err(PeerError::NotForUs)
+    }
+
+    fn on_public_termination(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        topic: &str,
+        token: &[u8; 32],
+    ) -> Result<NoiseInput, PeerError> {
+        for (device, sessions) in &mut self.sessions {
+            for session in &mut sessions.sessions {
+                if session.content_topic().as_str() == topic && session.on_termination(token, ctx.now) {
+                    return Ok(NoiseInput::Terminated(device.clone()));
+                }
+            }
+        }
+        Err(PeerError::NotForUs)
+    }
+
+    /// Encrypts a frame for `device` on its active session and publishes it (preceded by our
+    /// message 3 while the device has not been heard from). False if there is no usable session.
+    pub(crate) fn send(&mut self, ctx: &mut Ctx<'_>, device: &Device, frame: &[u8]) -> Result<bool, PeerError> {
+        let Some(session) = self.sessions.get_mut(device).and_then(DeviceSessions::active_mut) else {
+            return Ok(false);
+        };
+        if session.state() != SessionState::Active {
+            return Ok(false);
+        }
+        let message = session.send(frame, ctx.now)?;
+        if let Some(third) = self.unconfirmed.get(device) {
+            ctx.publish(third.clone());
+        }
+        ctx.publish(message);
+        Ok(true)
+    }
+
+    /// Marks a device's sessions stale after a private termination from it.
+    pub(crate) fn on_private_termination(&mut self, device: &Device, token: &[u8; 32], now: Timestamp) -> bool {
+        self.sessions.get_mut(device).is_some_and(|s| s.sessions.iter_mut().any(|s| s.on_termination(token, now)))
+    }
+
+    /// Repeats unanswered first messages, expires handshakes older than the timeout and marks
+    /// silent sessions stale.
+    pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>, timeout: Duration) {
+        let now = ctx.now;
+        for outbound in self.outbound.values_mut() {
+            if outbound.answered_by.is_empty() && outbound.next_retry <= now {
+                ctx.actions.push(Action::Publish(outbound.first.clone()));
+                outbound.sends += 1;
+                let factor = 1u32.checked_shl(outbound.sends.saturating_sub(1)).unwrap_or(u32::MAX);
+                let backoff =
+                    ctx.config.delivery.first_retry.saturating_mul(factor).min(ctx.config.delivery.max_backoff);
+                outbound.next_retry = now.saturating_add(backoff);
+            }
+        }
+        let expired: Vec<IdentityKey> =
+            self.outbound.iter().filter(|(_, o)| now.saturating_since(o.started) >= timeout).map(|(c, _)| *c).collect();
+        for contact in expired {
+            if let Some(o) = self.outbound.remove(&contact)
+                && o.answered_by.is_empty()
+            {
+                ctx.actions.push(Action::Notice(Notice::HandshakeTimedOut { identity: contact, after: timeout }));
+            }
+        }
+        self.inbound.retain(|_, i| now.saturating_since(i.started) < timeout);
+        for (device, sessions) in &mut self.sessions {
+            if let Some(active) = sessions.active_mut()
+                && active.check_silence(now)
+            {
+                ctx.actions.push(Action::Notice(Notice::SessionStale { identity: device.identity }));
+            }
+        }
+    }
+
+    /// The earliest handshake expiry or staleness deadline.
+    pub(crate) fn next_deadline(&self, timeout: Duration) -> Option<Timestamp> {
+        let handshakes = self
+            .outbound
+            .values()
+            .map(|o| o.started)
+            .chain(self.inbound.values().map(|i| i.started))
+            .map(|t| t.saturating_add(timeout));
+        let retries = self.outbound.values().filter(|o| o.answered_by.is_empty()).map(|o| o.next_retry);
+        let handshakes = handshakes.chain(retries);
+        let stale = self
+            .sessions
+            .values()
+            .filter_map(DeviceSessions::active)
+            .filter(|s| s.state() == SessionState::Active)
+            .map(NoiseSession::stale_deadline);
+        handshakes.chain(stale).min()
+    }
+
+    /// Number of sessions (all devices, archived included): a bound the simulator checks.
+    pub(crate) fn session_count(&self) -> usize {
+        self.sessions.values().map(|s| s.sessions.len()).sum()
+    }
+
+    /// Number of handshakes in flight.
+    pub(crate) fn pending_handshakes(&self) -> usize {
+        self.outbound.len() + self.inbound.len()
+    }
+}
+
+fn prologue(responder: &IdentityKey) -> Vec<u8> {
+    let mut p = PROLOGUE_LABEL.to_vec();
+    p.extend_from_slice(responder.as_bytes());
+    p
+}

@@ -1,0 +1,135 @@
+//! Versioned, checksummed snapshots of a whole peer. A corrupted or truncated snapshot is refused
+//! as a whole; nothing is ever half-loaded.
+//!
+//! Layout: `"S1TO1SNP"` (8) ‖ version (u16 big-endian) ‖ body length (u32 big-endian) ‖ body
+//! (JSON of the peer state: readable, and deterministic because every map is ordered) ‖
+//! SHA-256 of everything before (32).
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::crypto::hash::sha256;
+
+const MAGIC: &[u8; 8] = b"S1TO1SNP";
+/// The snapshot format version this build writes and reads.
+pub const SNAPSHOT_VERSION: u16 = 1;
+const HEADER_LEN: usize = 8 + 2 + 4;
+const CHECKSUM_LEN: usize = 32;
+
+/// An encoded peer snapshot: opaque bytes for the driver to store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Snapshot(Vec<u8>);
+
+impl Snapshot {
+    /// The bytes to store.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Wraps stored bytes (validated when decoded).
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// Encodes a state.
+    pub(crate) fn encode<T: Serialize>(state: &T) -> Result<Self, SnapshotError> {
+        let body = postcard::to_allocvec(state).map_err(|e| SnapshotError::Malformed(e.to_string()))?;
+        let len = u32::try_from(body.len()).map_err(|_| SnapshotError::Malformed("state too large".into()))?;
+        let mut out = Vec::with_capacity(HEADER_LEN + body.len() + CHECKSUM_LEN);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&SNAPSHOT_VERSION.to_be_bytes());
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&body);
+        let checksum = sha256(&[&out]);
+        out.extend_from_slice(&checksum);
+        Ok(Self(out))
+    }
+
+    /// Decodes a state, checking magic, version, length and checksum first.
+    pub(crate) fn decode<T: DeserializeOwned>(&self) -> Result<T, SnapshotError> {
+        let bytes = &self.0;
+        if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
+            return Err(SnapshotError::TooShort(bytes.len()));
+        }
+        let (content, checksum) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
+        if &content[..8] != MAGIC {
+            return Err(SnapshotError::BadMagic);
+        }
+        if sha256(&[content]) != checksum {
+            return Err(SnapshotError::ChecksumMismatch);
+        }
+        let version = u16::from_be_bytes([content[8], content[9]]);
+        if version != SNAPSHOT_VERSION {
+            return Err(SnapshotError::UnsupportedVersion(version));
+        }
+        let len = u32::from_be_bytes([content[10], content[11], content[12], content[13]]) as usize;
+        let body = &content[HEADER_LEN..];
+        if body.len() != len {
+            return Err(SnapshotError::LengthMismatch { declared: len, actual: body.len() });
+        }
+        postcard::from_bytes(body).map_err(|e| SnapshotError::Malformed(e.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Snapshot({} bytes, <redacted>)", self.0.len())
+    }
+}
+
+/// Why a snapshot was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// Shorter than header and checksum.
+    #[error("snapshot of {0} bytes is too short")]
+    TooShort(usize),
+    /// Not a snapshot of this library.
+    #[error("not a status-1to1 snapshot")]
+    BadMagic,
+    /// Corrupted (or truncated and padded).
+    #[error("snapshot checksum mismatch")]
+    ChecksumMismatch,
+    /// Written by an incompatible version.
+    #[error("unsupported snapshot version {0}")]
+    UnsupportedVersion(u16),
+    /// The declared body length is wrong.
+    #[error("snapshot body declared as {declared} bytes, found {actual}")]
+    LengthMismatch {
+        /// Declared.
+        declared: usize,
+        /// Present.
+        actual: usize,
+    },
+    /// The body does not describe a valid state.
+    #[error("malformed snapshot body: {0}")]
+    Malformed(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct State {
+        a: u32,
+        b: Vec<u8>,
+    }
+
+    #[test]
+    fn round_trip_and_every_corruption_is_refused() {
+        let state = State { a: 7, b: vec![1, 2, 3] };
+        let snap = Snapshot::encode(&state).unwrap();
+        assert_eq!(snap.decode::<State>().unwrap(), state);
+        let bytes = snap.as_bytes().to_vec();
+        for i in 0..bytes.len() {
+            let mut corrupted = bytes.clone();
+            corrupted[i] ^= 0x01;
+            assert!(Snapshot::from_bytes(corrupted).decode::<State>().is_err(), "byte {i}");
+        }
+        for len in 0..bytes.len() {
+            assert!(Snapshot::from_bytes(bytes[..len].to_vec()).decode::<State>().is_err(), "truncated to {len}");
+        }
+        assert_eq!(Snapshot::from_bytes(vec![0; 10]).decode::<State>(), Err(SnapshotError::TooShort(10)));
+    }
+}

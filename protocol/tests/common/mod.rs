@@ -1,0 +1,171 @@
+//! A tiny in-memory Waku for scenario tests: published messages reach every subscribed peer (the
+//! sender too, as on a relay), a store keeps everything, timers fire in time order, and a peer
+//! can crash and restart from its last persisted snapshot. Deterministic.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use status_1to1::SeededEntropy;
+use status_1to1::identity::{IdentityKeyPair, InstallationId};
+use status_1to1::peer::{Action, ContactCard, Delivery, Event, KeyExchange, Origin, Peer, PeerConfig, Snapshot};
+use status_1to1::time::Timestamp;
+use status_1to1::waku::WakuMessage;
+
+pub struct Node {
+    pub peer: Peer,
+    pub entropy: SeededEntropy,
+    pub persisted: Option<Snapshot>,
+    pub delivered: Vec<Delivery>,
+    pub acked: Vec<status_1to1::peer::MessageId>,
+    pub failed: usize,
+    pub timer: Option<Timestamp>,
+    pub online: bool,
+    pub errors: usize,
+}
+
+pub struct World {
+    pub now: Timestamp,
+    pub nodes: Vec<Node>,
+    pub inflight: VecDeque<(usize, WakuMessage)>,
+    pub store: Vec<WakuMessage>,
+    /// Drop every n-th message delivery (0 = none).
+    pub drop_every: usize,
+    pub deliveries: usize,
+}
+
+impl World {
+    pub fn new() -> Self {
+        Self {
+            now: Timestamp::from_millis(1_700_000_000_000),
+            nodes: Vec::new(),
+            inflight: VecDeque::new(),
+            store: Vec::new(),
+            drop_every: 0,
+            deliveries: 0,
+        }
+    }
+
+    /// Adds a device of account `account_seed` and starts it.
+    pub fn add(&mut self, account_seed: u8, device_seed: u64, config: PeerConfig) -> usize {
+        let mut entropy = SeededEntropy::from_u64(device_seed);
+        let identity = IdentityKeyPair::from_seed([account_seed; 32]);
+        let installation = InstallationId::generate(&mut entropy);
+        let peer = Peer::new(identity, installation, config);
+        self.nodes.push(Node {
+            peer,
+            entropy,
+            persisted: None,
+            delivered: vec![],
+            acked: vec![],
+            failed: 0,
+            timer: None,
+            online: true,
+            errors: 0,
+        });
+        let i = self.nodes.len() - 1;
+        self.event(i, Event::Start).expect("start");
+        i
+    }
+
+    pub fn card(&self, i: usize, supports: &[KeyExchange]) -> ContactCard {
+        ContactCard { identity: *self.nodes[i].peer.identity(), supports: supports.to_vec() }
+    }
+
+    pub fn event(&mut self, i: usize, event: Event) -> Result<(), status_1to1::peer::PeerError> {
+        let now = self.now;
+        let node = &mut self.nodes[i];
+        match node.peer.handle(now, event, &mut node.entropy) {
+            Ok(actions) => {
+                self.apply(i, actions);
+                Ok(())
+            }
+            Err(e) => {
+                self.nodes[i].errors += 1;
+                Err(e)
+            }
+        }
+    }
+
+    fn apply(&mut self, i: usize, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Persist(s) => self.nodes[i].persisted = Some(s),
+                Action::Publish(m) => {
+                    self.store.push(m.clone());
+                    for (j, n) in self.nodes.iter().enumerate() {
+                        if n.online && n.peer.subscriptions().contains(&m.content_topic) {
+                            self.inflight.push_back((j, m.clone()));
+                        }
+                    }
+                }
+                Action::Deliver(d) => self.nodes[i].delivered.push(d),
+                Action::Delivered(id) => self.nodes[i].acked.push(id),
+                Action::DeliveryFailed { .. } => self.nodes[i].failed += 1,
+                Action::SetTimer(at) => self.nodes[i].timer = Some(at),
+                Action::QueryStore { request, content_topics, start, end, cursor: _ } => {
+                    let messages: Vec<WakuMessage> = self
+                        .store
+                        .iter()
+                        .filter(|m| content_topics.contains(&m.content_topic))
+                        .filter(|m| {
+                            let t = Timestamp::from_nanos_i64(m.timestamp.unwrap_or(0));
+                            t >= start && t <= end
+                        })
+                        .cloned()
+                        .collect();
+                    let _ = self.event(i, Event::StoreResult { request, messages, next_cursor: None });
+                }
+                Action::Subscribe(_) | Action::Unsubscribe(_) | Action::Queued(_) | Action::Notice(_) => {}
+            }
+        }
+    }
+
+    /// Delivers everything in flight and fires due timers until quiet or `max` of virtual time.
+    pub fn settle(&mut self, max: Duration) {
+        let deadline = self.now.saturating_add(max);
+        loop {
+            while let Some((j, m)) = self.inflight.pop_front() {
+                self.deliveries += 1;
+                if self.drop_every > 0 && self.deliveries % self.drop_every == 0 {
+                    continue;
+                }
+                if self.nodes[j].online {
+                    self.now = self.now.saturating_add(Duration::from_millis(50));
+                    let _ = self.event(j, Event::Received { message: m, origin: Origin::Relay });
+                }
+            }
+            let next = self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.online)
+                .filter_map(|(i, n)| n.timer.map(|t| (t, i)))
+                .min();
+            match next {
+                Some((t, i)) if t <= deadline => {
+                    self.now = self.now.max(t);
+                    self.nodes[i].timer = None;
+                    let _ = self.event(i, Event::Timer);
+                }
+                _ => break,
+            }
+        }
+    }
+
+    /// Crashes node `i` (losing everything not persisted) and restarts it from its snapshot.
+    pub fn crash_and_restart(&mut self, i: usize) {
+        let snapshot = self.nodes[i].persisted.clone().expect("something was persisted");
+        self.nodes[i].peer = Peer::restore(&snapshot).expect("snapshot restores");
+        self.nodes[i].timer = None;
+        let _ = self.event(i, Event::Start);
+        if let Some(t) = self.nodes[i].peer.next_deadline() {
+            self.nodes[i].timer = Some(t);
+        }
+    }
+
+    pub fn texts(&self, i: usize) -> Vec<String> {
+        self.nodes[i].delivered.iter().map(|d| String::from_utf8_lossy(&d.body).to_string()).collect()
+    }
+}
