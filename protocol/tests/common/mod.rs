@@ -128,7 +128,7 @@ impl World {
         loop {
             while let Some((j, m)) = self.inflight.pop_front() {
                 self.deliveries += 1;
-                if self.drop_every > 0 && self.deliveries % self.drop_every == 0 {
+                if self.drop_every > 0 && self.deliveries.is_multiple_of(self.drop_every) {
                     continue;
                 }
                 if self.nodes[j].online {
