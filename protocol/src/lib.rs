@@ -19,6 +19,7 @@ pub mod crypto;
 pub mod entropy;
 pub mod identity;
 pub mod noise;
+pub mod pairing;
 pub mod time;
 pub mod waku;
 
