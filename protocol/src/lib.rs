@@ -20,6 +20,8 @@ pub mod entropy;
 pub mod identity;
 pub mod noise;
 pub mod pairing;
+#[cfg(any(test, feature = "render"))]
+pub mod render;
 pub mod time;
 pub mod waku;
 
