@@ -123,19 +123,24 @@ impl QrOwner {
         now: Timestamp,
         entropy: &mut dyn Entropy,
     ) -> Result<Vec<PairingAction>, PairingError> {
-        let step = match (expired(&self.state, now), event) {
-            (_, OwnerEvent::ExposeQr) => self.expose(now, entropy)?,
-            (Some(step), _) => step,
-            (None, event) => self.step(event, now, entropy)?,
+        // A passed deadline aborts the state first; only a restart proceeds past it. On `Err`
+        // nothing changes (the abort is then announced by the next event).
+        let expiry = expired(&self.state, now);
+        let current = expiry.as_ref().map_or(&self.state, |(aborted, _)| aborted);
+        let (state, more) = match event {
+            OwnerEvent::ExposeQr => self.expose(current, now, entropy)?,
+            _ if expiry.is_some() => (current.clone(), Vec::new()),
+            event => self.step(event, now, entropy)?,
         };
-        let (state, actions) = step;
+        let mut actions = expiry.map(|(_, announced)| announced).unwrap_or_default();
+        actions.extend(more);
         self.state = state;
         Ok(actions)
     }
 
-    fn expose(&self, now: Timestamp, entropy: &mut dyn Entropy) -> Result<Step, PairingError> {
-        if !matches!(self.state, PairingState::Idle | PairingState::ShowingQr(_) | PairingState::Aborted(_)) {
-            return Err(PairingError::UnexpectedEvent { event: "ExposeQr", state: self.state.name() });
+    fn expose(&self, current: &PairingState, now: Timestamp, entropy: &mut dyn Entropy) -> Result<Step, PairingError> {
+        if !matches!(current, PairingState::Idle | PairingState::ShowingQr(_) | PairingState::Aborted(_)) {
+            return Err(PairingError::UnexpectedEvent { event: "ExposeQr", state: current.name() });
         }
         let exposure = Exposure::generate(&self.config, &self.static_key, now, entropy);
         let actions = vec![
@@ -163,7 +168,7 @@ impl QrOwner {
             OwnerEvent::Tick => Common::Tick,
             OwnerEvent::Send(data) => Common::Send(data),
             OwnerEvent::Cancel => Common::Cancel,
-            OwnerEvent::ExposeQr => return self.expose(now, entropy),
+            OwnerEvent::ExposeQr => return self.expose(&self.state, now, entropy),
         };
         handle_common(&self.state, common, now, entropy)
     }

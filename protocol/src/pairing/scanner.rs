@@ -83,19 +83,24 @@ impl Scanner {
         now: Timestamp,
         entropy: &mut dyn Entropy,
     ) -> Result<Vec<PairingAction>, PairingError> {
-        let step = match (expired(&self.state, now), event) {
-            (_, ScannerEvent::Scan { qr, nametag }) => self.scan(qr, nametag, now, entropy)?,
-            (Some(step), _) => step,
-            (None, event) => self.step(event, now, entropy)?,
+        // A passed deadline aborts the state first; only a restart proceeds past it. On `Err`
+        // nothing changes (the abort is then announced by the next event).
+        let expiry = expired(&self.state, now);
+        let current = expiry.as_ref().map_or(&self.state, |(aborted, _)| aborted);
+        let (state, more) = match event {
+            ScannerEvent::Scan { qr, nametag } => self.scan(current, qr, nametag, now, entropy)?,
+            _ if expiry.is_some() => (current.clone(), Vec::new()),
+            event => self.step(event, now, entropy)?,
         };
-        let (state, actions) = step;
+        let mut actions = expiry.map(|(_, announced)| announced).unwrap_or_default();
+        actions.extend(more);
         self.state = state;
         Ok(actions)
     }
 
     fn step(&self, event: ScannerEvent<'_>, now: Timestamp, entropy: &mut dyn Entropy) -> Result<Step, PairingError> {
         let common = match event {
-            ScannerEvent::Scan { qr, nametag } => return self.scan(qr, nametag, now, entropy),
+            ScannerEvent::Scan { qr, nametag } => return self.scan(&self.state, qr, nametag, now, entropy),
             ScannerEvent::Message(message) => Common::Message(message),
             ScannerEvent::ConfirmAuthcode => Common::Confirm,
             ScannerEvent::RejectAuthcode => Common::Reject,
@@ -110,13 +115,14 @@ impl Scanner {
     /// the commitment nonce (32 bytes), then the ephemeral key (32 bytes).
     fn scan(
         &self,
+        current: &PairingState,
         text: &str,
         nametag: MessageNametag,
         now: Timestamp,
         entropy: &mut dyn Entropy,
     ) -> Result<Step, PairingError> {
-        if !matches!(self.state, PairingState::Idle | PairingState::Aborted(_)) {
-            return Err(PairingError::UnexpectedEvent { event: "Scan", state: self.state.name() });
+        if !matches!(current, PairingState::Idle | PairingState::Aborted(_)) {
+            return Err(PairingError::UnexpectedEvent { event: "Scan", state: current.name() });
         }
         let qr = PairingQr::parse(text)?;
         let (ours, theirs) = (&self.config.params, qr.params());

@@ -327,3 +327,22 @@ fn debug_output_redacts_secrets() {
     assert!(!text.contains(&secret), "static secret leaked");
     assert!(text.contains("<redacted>"));
 }
+
+#[test]
+fn a_restart_after_a_deadline_announces_the_abort_then_starts_over() {
+    let mut p = pair(Variant::Standard);
+    let e = &mut p.entropy;
+    p.owner.handle(OwnerEvent::ExposeQr, at(0), e).unwrap();
+    let again = p.owner.handle(OwnerEvent::ExposeQr, at(40), e).unwrap();
+    assert_eq!(again.first(), Some(&PairingAction::Aborted(AbortReason::QrExpired)));
+    assert!(matches!(again.get(1), Some(PairingAction::ShowQr { expires_at, .. }) if *expires_at == at(70)));
+    let (qr, nametag) = shown_qr(&again);
+    p.scanner.handle(ScannerEvent::Scan { qr: &qr, nametag }, at(41), e).unwrap();
+    let before = p.scanner.state().clone();
+    let bad = p.scanner.handle(ScannerEvent::Scan { qr: "not a qr", nametag }, at(200), e);
+    assert_eq!(bad, Err(PairingError::Qr(QrError::FieldCount(1))));
+    assert_eq!(p.scanner.state(), &before, "a refused input changes nothing, not even the expiry");
+    let rescan = p.scanner.handle(ScannerEvent::Scan { qr: &qr, nametag }, at(200), e).unwrap();
+    assert_eq!(rescan.first(), Some(&PairingAction::Aborted(AbortReason::TimedOut)));
+    assert_eq!(published(&rescan).len(), 1);
+}
