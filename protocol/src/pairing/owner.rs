@@ -219,4 +219,8 @@ impl Exposure {
     pub(crate) fn ephemeral_for_tests(&self) -> &KeyPair {
         &self.ephemeral
     }
+
+    pub(crate) fn nonce_for_tests(&self) -> &CommitmentNonce {
+        &self.nonce
+    }
 }

@@ -346,3 +346,13 @@ fn a_restart_after_a_deadline_announces_the_abort_then_starts_over() {
     assert_eq!(rescan.first(), Some(&PairingAction::Aborted(AbortReason::TimedOut)));
     assert_eq!(published(&rescan).len(), 1);
 }
+
+#[test]
+fn a_shown_qr_does_not_print_its_secrets() {
+    let mut p = pair(Variant::NoCamera);
+    p.owner.handle(OwnerEvent::ExposeQr, at(0), &mut p.entropy).unwrap();
+    let PairingState::ShowingQr(exposure) = p.owner.state().clone() else { panic!("showing") };
+    let text = format!("{:?}", p.owner);
+    assert!(!text.contains(&hex::encode(exposure.ephemeral_for_tests().secret().to_bytes())), "ephemeral secret");
+    assert!(!text.contains(&hex::encode(exposure.nonce_for_tests().as_bytes())), "commitment nonce");
+}
