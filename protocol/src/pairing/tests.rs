@@ -356,3 +356,27 @@ fn a_shown_qr_does_not_print_its_secrets() {
     assert!(!text.contains(&hex::encode(exposure.ephemeral_for_tests().secret().to_bytes())), "ephemeral secret");
     assert!(!text.contains(&hex::encode(exposure.nonce_for_tests().as_bytes())), "commitment nonce");
 }
+
+/// Device B's check: a message d whose payload does not open the commitment B received in
+/// message b aborts B's side. (The forger here replays A's own handshake state, as someone who
+/// compromised A's ephemeral key could, but opens with a different value.)
+#[test]
+fn a_message_d_that_does_not_open_message_b_commitment_aborts_the_owner() {
+    let mut p = pair(Variant::Standard);
+    let e = &mut p.entropy;
+    let (qr, nametag) = shown_qr(&p.owner.handle(OwnerEvent::ExposeQr, at(0), e).unwrap());
+    let b = one(published(&p.scanner.handle(ScannerEvent::Scan { qr: &qr, nametag }, at(1), e).unwrap()));
+    p.owner.handle(OwnerEvent::Message(&b), at(1), e).unwrap();
+    let c = one(published(&p.owner.handle(OwnerEvent::ConfirmAuthcode, at(2), e).unwrap()));
+    p.scanner.handle(ScannerEvent::ConfirmAuthcode, at(2), e).unwrap();
+    let PairingState::AwaitingPeerStatic(exchange) = p.scanner.state().clone() else { panic!("waiting for c") };
+    let mut forger = exchange.handshake().clone();
+    let tag_c = forger.next_hkdf_nametag();
+    forger.read_message(&PayloadV2::decode(c.noise_payload().unwrap()).unwrap(), &tag_c).unwrap();
+    let tag_d = forger.next_hkdf_nametag();
+    let forged_d = forger.write_message(e, &[0; 32], &tag_d).unwrap();
+    let topic = ContentTopicParams::js_default().content_topic().to_owned();
+    let d = WakuMessage::noise(forged_d.encode().unwrap(), topic, 0, true);
+    let result = p.owner.handle(OwnerEvent::Message(&d), at(3), e).unwrap();
+    assert_eq!(result, vec![PairingAction::Aborted(AbortReason::CommitmentMismatch)]);
+}
