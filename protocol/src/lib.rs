@@ -3,6 +3,8 @@
 //! A sans-IO implementation of Status 1:1 chat over Waku v2 (55/STATUS-1TO1-CHAT), with its two
 //! key-exchange paths: the Waku Noise protocols (35/WAKU2-NOISE, 37/WAKU2-NOISE-SESSIONS,
 //! WAKU2-DEVICE-PAIRING) and X3DH with the Double Ratchet (53/WAKU2-X3DH, 54/WAKU2-X3DH-SESSIONS).
+//! Identity verification (fingerprints, safety numbers, contact codes) is in [`identity`], device
+//! pairing in [`pairing`]; QR rendering is behind the `render` feature.
 //!
 //! ## The sans-IO contract
 //! Nothing in this crate opens a socket, reads a clock, draws OS randomness or spawns a thread.
@@ -19,7 +21,10 @@ pub mod crypto;
 pub mod entropy;
 pub mod identity;
 pub mod noise;
+pub mod pairing;
 pub mod peer;
+#[cfg(any(test, feature = "render"))]
+pub mod render;
 pub mod time;
 pub mod waku;
 

@@ -22,10 +22,27 @@ fn pair(pattern: HandshakePattern, seed: u64) -> [Handshake; 2] {
     let (si, sr, er) = (KeyPair::generate(&mut e), KeyPair::generate(&mut e), KeyPair::generate(&mut e));
     let psk = Psk::from_bytes([9; 32]);
     let base = |role| HandshakeConfig::new(pattern, role).prologue(b"properties".to_vec()).psk(psk.clone());
-    let init =
-        base(Role::Initiator).local_static(si.clone()).remote_static(*sr.public()).remote_ephemeral(*er.public());
-    let resp = base(Role::Responder).local_static(sr).remote_static(*si.public()).local_ephemeral(er);
+    // One pre-message ephemeral serves both pairing patterns: WakuPairing's `<- e` is the
+    // responder's, WakuPairing2's `-> e` the initiator's; an unused one is never read.
+    let init = base(Role::Initiator)
+        .local_static(si.clone())
+        .remote_static(*sr.public())
+        .local_ephemeral(er.clone())
+        .remote_ephemeral(*er.public());
+    let resp = base(Role::Responder)
+        .local_static(sr)
+        .remote_static(*si.public())
+        .local_ephemeral(er.clone())
+        .remote_ephemeral(*er.public());
     [Handshake::new(init).expect("initiator"), Handshake::new(resp).expect("responder")]
+}
+
+/// The side (0 initiator, 1 responder) that writes message `index`.
+fn writer(pattern: HandshakePattern, index: usize) -> usize {
+    match pattern.messages()[index].direction {
+        status_1to1::noise::Direction::InitiatorToResponder => 0,
+        status_1to1::noise::Direction::ResponderToInitiator => 1,
+    }
 }
 
 fn nametag_for(hs: &Handshake, index: usize) -> MessageNametag {
@@ -38,7 +55,7 @@ fn complete(pattern: HandshakePattern, seed: u64, payloads: &[Vec<u8>]) -> (Vec<
     let mut e = SeededEntropy::from_u64(seed ^ 0xffff);
     let mut wires = Vec::new();
     for i in 0..pattern.messages().len() {
-        let w = i % 2;
+        let w = writer(pattern, i);
         let tag = nametag_for(&sides[w], i);
         let msg = sides[w].write_message(&mut e, &payloads[i % payloads.len()], &tag).expect("write");
         let got = sides[1 - w].read_message(&msg, &tag).expect("read");
@@ -73,20 +90,21 @@ proptest! {
     fn a_mutated_handshake_message_fails_now_or_at_the_next_read(
         pattern in pattern(),
         seed in any::<u64>(),
-        which in 0usize..3,
+        which in 0usize..4,
         position in any::<proptest::sample::Index>(),
         flip in 1u8..=255,
     ) {
+        let which = which % pattern.messages().len();
         let mut sides = pair(pattern, seed);
         let mut e = SeededEntropy::from_u64(seed);
         // Play honestly up to message `which`.
         for i in 0..which {
-            let w = i % 2;
+            let w = writer(pattern, i);
             let tag = nametag_for(&sides[w], i);
             let msg = sides[w].write_message(&mut e, b"hi", &tag).expect("write");
             sides[1 - w].read_message(&msg, &tag).expect("read");
         }
-        let w = which % 2;
+        let w = writer(pattern, which);
         let tag = nametag_for(&sides[w], which);
         let honest = sides[w].write_message(&mut e, b"payload", &tag).expect("write");
         let mut bytes = honest.encode().expect("encode");
@@ -97,12 +115,19 @@ proptest! {
         match sides[1 - w].read_message(&mutated, &tag) {
             Err(_) => prop_assert_eq!(&sides[1 - w], &reader_before, "a failed read changed the state"),
             Ok(_) => {
-                // Only a payload sent before any key is unauthenticated; the next message fails.
-                prop_assert!(which + 1 < pattern.messages().len(), "the last message was accepted mutated");
-                let r = 1 - w;
-                let next_tag = nametag_for(&sides[r], which + 1);
+                // Only a payload sent before any key is unauthenticated; the next message that
+                // flows the other way fails.
+                let next = (which + 1..pattern.messages().len()).find(|&i| writer(pattern, i) != w);
+                let Some(next) = next else { return Err(TestCaseError::fail("the last message was accepted mutated")) };
+                for i in which + 1..next {
+                    let tag = nametag_for(&sides[w], i);
+                    let m = sides[w].write_message(&mut e, b"more", &tag).expect("write");
+                    sides[1 - w].read_message(&m, &tag).expect("read");
+                }
+                let r = writer(pattern, next);
+                let next_tag = nametag_for(&sides[r], next);
                 let reply = sides[r].write_message(&mut e, b"reply", &next_tag).expect("write");
-                prop_assert!(sides[w].read_message(&reply, &next_tag).is_err(), "the mutation went unnoticed");
+                prop_assert!(sides[1 - r].read_message(&reply, &next_tag).is_err(), "the mutation went unnoticed");
             }
         }
     }

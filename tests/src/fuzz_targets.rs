@@ -24,12 +24,28 @@ fn handshake_pair(pattern: HandshakePattern) -> [Handshake; 2] {
     let mut e = SeededEntropy::from_u64(7);
     let (si, sr, er) = (KeyPair::generate(&mut e), KeyPair::generate(&mut e), KeyPair::generate(&mut e));
     let base = |role| HandshakeConfig::new(pattern, role).prologue(b"fuzz".to_vec()).psk(Psk::from_bytes([1; 32]));
-    let init =
-        base(Role::Initiator).local_static(si.clone()).remote_static(*sr.public()).remote_ephemeral(*er.public());
-    let resp = base(Role::Responder).local_static(sr).remote_static(*si.public()).local_ephemeral(er);
+    // One pre-message ephemeral serves both pairing patterns (an unused one is never read).
+    let init = base(Role::Initiator)
+        .local_static(si.clone())
+        .remote_static(*sr.public())
+        .local_ephemeral(er.clone())
+        .remote_ephemeral(*er.public());
+    let resp = base(Role::Responder)
+        .local_static(sr)
+        .remote_static(*si.public())
+        .local_ephemeral(er.clone())
+        .remote_ephemeral(*er.public());
     match (Handshake::new(init), Handshake::new(resp)) {
         (Ok(a), Ok(b)) => [a, b],
         _ => unreachable!("fixed configurations are complete"),
+    }
+}
+
+/// The side (0 initiator, 1 responder) that writes message `index` of `pattern`.
+fn writer(pattern: HandshakePattern, index: usize) -> usize {
+    match pattern.messages().get(index).map(|m| m.direction) {
+        Some(status_1to1::noise::Direction::ResponderToInitiator) => 1,
+        _ => 0,
     }
 }
 
@@ -47,14 +63,14 @@ pub fn noise_handshake(data: &[u8]) {
     let mut sides = handshake_pair(pattern);
     let mut entropy = SeededEntropy::from_u64(u64::from(selector));
     for i in 0..step {
-        let w = i % 2;
+        let w = writer(pattern, i);
         let tag = nametag(&sides[w], i);
         let Ok(msg) = sides[w].write_message(&mut entropy, b"fuzz", &tag) else { unreachable!("honest write") };
         if sides[1 - w].read_message(&msg, &tag).is_err() {
             unreachable!("honest read");
         }
     }
-    let reader = 1 - step % 2;
+    let reader = 1 - writer(pattern, step);
     let tag = nametag(&sides[reader], step);
     let mut bytes = tag.0.to_vec();
     bytes.extend_from_slice(rest);

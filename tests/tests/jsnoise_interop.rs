@@ -179,7 +179,9 @@ fn every_pattern_in_both_roles_against_js_noise() {
     let hello = js.ok(json!({"op": "hello"})).unwrap();
     assert_eq!(hello["version"], json!("0.0.3-a19e968"));
     let mut seed = 10u8;
-    for pattern in HandshakePattern::ALL {
+    // WakuPairing2 (camera-less pairing, protocol id 15 of our profile) exists only in the spec
+    // text; js-noise does not implement it.
+    for pattern in HandshakePattern::ALL.into_iter().filter(|p| *p != HandshakePattern::WakuPairing2) {
         for our_role in [Role::Initiator, Role::Responder] {
             seed += 4;
             let label = format!("{pattern}, we are {our_role:?}");

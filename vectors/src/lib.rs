@@ -49,7 +49,12 @@ pub fn verify_file(path: &Path) -> Result<Report, VectorError> {
     let schema = json::str_at(&doc, "schema")?.to_owned();
     let mut report = Report::new(path.display().to_string(), schema.clone());
     match schema.as_str() {
-        "jsnoise-peer/transcript/v1" => noise::transcript::verify(&doc, &mut report)?,
+        "jsnoise-peer/transcript/v1" => {
+            noise::transcript::verify(&doc, &mut report)?;
+            if json::at(&doc, "pairing").is_ok() {
+                noise::pairing::verify(&doc, &mut report)?;
+            }
+        }
         "jsnoise-peer/primitives/v1" => noise::primitives::verify(&doc, &mut report)?,
         "jsnoise-peer/negative/v1" => {
             let companion = path.with_file_name("waku-pairing.json");

@@ -97,6 +97,18 @@ impl InboundNametags {
         Self { secret, next: 0, window, skipped: VecDeque::new() }
     }
 
+    /// The window `#next..#next+49` for `secret`: a direction resumed at message `next` (an
+    /// imported session), without hashing the skipped prefix.
+    pub fn starting_at(secret: NametagSecret, next: u64) -> Self {
+        let window = (0..NAMETAG_WINDOW as u64).map(|i| secret.nametag(next.saturating_add(i))).collect();
+        Self { secret, next, window, skipped: VecDeque::new() }
+    }
+
+    /// The nametag secret (session export only).
+    pub fn secret(&self) -> &NametagSecret {
+        &self.secret
+    }
+
     /// Index of the next expected message.
     pub fn next_index(&self) -> u64 {
         self.next
@@ -198,6 +210,16 @@ mod tests {
         let late = inbound.locate(&secret.nametag(1));
         assert_eq!(late, Some(Slot::Skipped(1)));
         assert_eq!(late.and_then(|s| inbound.index_of(s)), Some(1));
+    }
+
+    #[test]
+    fn starting_at_equals_consuming_the_prefix() {
+        let secret = NametagSecret::from_bytes([7; 32]);
+        let mut walked = InboundNametags::new(secret.clone());
+        walked.skip(5);
+        let resumed = InboundNametags::starting_at(secret, 5);
+        assert_eq!(resumed.next_index(), 5);
+        assert!(walked.window().eq(resumed.window()));
     }
 
     #[test]

@@ -53,6 +53,11 @@ pub enum HandshakePattern {
     XXpsk0,
     /// Device pairing: the responder's ephemeral key comes from a QR code; protocol id 14.
     WakuPairing,
+    /// Device pairing with the roles of messages a and b swapped, for when the device that would
+    /// scan has no camera (WAKU2-DEVICE-PAIRING "WakuPairing2"): the initiator's ephemeral key
+    /// comes from the QR and the responder sends two messages in a row. Implemented nowhere else; protocol id 15 is our
+    /// local assignment (unassigned in 35/WAKU2-NOISE and in js-noise, nwaku and go-noise).
+    WakuPairing2,
 }
 
 use Direction::{InitiatorToResponder as I2R, ResponderToInitiator as R2I};
@@ -70,10 +75,13 @@ const XX_MSGS: &[MessagePattern] = &[msg(I2R, &[E]), msg(R2I, &[E, Ee, S, Es]), 
 const XXPSK0_MSGS: &[MessagePattern] = &[msg(I2R, &[Psk, E]), msg(R2I, &[E, Ee, S, Es]), msg(I2R, &[S, Se])];
 const PAIRING_PRE: &[MessagePattern] = &[msg(R2I, &[E])];
 const PAIRING_MSGS: &[MessagePattern] = &[msg(I2R, &[E, Ee]), msg(R2I, &[S, Es]), msg(I2R, &[S, Se, Ss])];
+const PAIRING2_PRE: &[MessagePattern] = &[msg(I2R, &[E])];
+const PAIRING2_MSGS: &[MessagePattern] = &[msg(R2I, &[E, Ee]), msg(R2I, &[S, Es]), msg(I2R, &[S, Se, Ss])];
 
 impl HandshakePattern {
     /// Every supported pattern.
-    pub const ALL: [HandshakePattern; 5] = [Self::K1K1, Self::XK1, Self::XX, Self::XXpsk0, Self::WakuPairing];
+    pub const ALL: [HandshakePattern; 6] =
+        [Self::K1K1, Self::XK1, Self::XX, Self::XXpsk0, Self::WakuPairing, Self::WakuPairing2];
 
     /// The Noise protocol name, hashed into the initial handshake state.
     pub const fn protocol_name(self) -> &'static str {
@@ -83,6 +91,7 @@ impl HandshakePattern {
             Self::XX => "Noise_XX_25519_ChaChaPoly_SHA256",
             Self::XXpsk0 => "Noise_XXpsk0_25519_ChaChaPoly_SHA256",
             Self::WakuPairing => "Noise_WakuPairing_25519_ChaChaPoly_SHA256",
+            Self::WakuPairing2 => "Noise_WakuPairing2_25519_ChaChaPoly_SHA256",
         }
     }
 
@@ -94,6 +103,7 @@ impl HandshakePattern {
             Self::XX => 12,
             Self::XXpsk0 => 13,
             Self::WakuPairing => 14,
+            Self::WakuPairing2 => 15,
         }
     }
 
@@ -107,7 +117,7 @@ impl HandshakePattern {
         Self::ALL.into_iter().find(|p| p.short_name() == name)
     }
 
-    /// The short name: "K1K1", "XK1", "XX", "XXpsk0" or "WakuPairing".
+    /// The short name: "K1K1", "XK1", "XX", "XXpsk0", "WakuPairing" or "WakuPairing2".
     pub const fn short_name(self) -> &'static str {
         match self {
             Self::K1K1 => "K1K1",
@@ -115,6 +125,7 @@ impl HandshakePattern {
             Self::XX => "XX",
             Self::XXpsk0 => "XXpsk0",
             Self::WakuPairing => "WakuPairing",
+            Self::WakuPairing2 => "WakuPairing2",
         }
     }
 
@@ -125,6 +136,7 @@ impl HandshakePattern {
             Self::XK1 => XK1_PRE,
             Self::XX | Self::XXpsk0 => &[],
             Self::WakuPairing => PAIRING_PRE,
+            Self::WakuPairing2 => PAIRING2_PRE,
         }
     }
 
@@ -136,6 +148,7 @@ impl HandshakePattern {
             Self::XX => XX_MSGS,
             Self::XXpsk0 => XXPSK0_MSGS,
             Self::WakuPairing => PAIRING_MSGS,
+            Self::WakuPairing2 => PAIRING2_MSGS,
         }
     }
 
@@ -168,8 +181,19 @@ mod tests {
     }
 
     #[test]
+    fn waku_pairing2_swaps_the_first_two_roles_of_waku_pairing() {
+        let (one, two) = (HandshakePattern::WakuPairing, HandshakePattern::WakuPairing2);
+        assert_eq!(one.pre_messages()[0].direction, R2I);
+        assert_eq!(two.pre_messages()[0].direction, I2R);
+        assert_eq!(two.messages()[0].direction, R2I);
+        assert_eq!(one.messages()[1..], two.messages()[1..]);
+    }
+
+    #[test]
     fn every_pattern_alternates_directions_starting_with_the_initiator() {
-        for p in HandshakePattern::ALL {
+        // WakuPairing2 is the exception by design: the responder sends messages b and c in a row,
+        // with the users' authcode confirmation between them.
+        for p in HandshakePattern::ALL.into_iter().filter(|p| *p != HandshakePattern::WakuPairing2) {
             for (i, m) in p.messages().iter().enumerate() {
                 let expected = if i % 2 == 0 { I2R } else { R2I };
                 assert_eq!(m.direction, expected, "{p} message {i}");

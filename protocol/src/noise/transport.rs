@@ -84,6 +84,16 @@ impl TransportState {
         Self::new(role, handshake_hash, remote_static, keys)
     }
 
+    /// Resumes both directions at the given message numbers: the next outbound message is number
+    /// `sent` (its nonce and nametag index), the next expected inbound one is `next_inbound`.
+    /// Skipped inbound slots are not restored.
+    pub fn resumed_at(mut self, sent: u64, next_inbound: u64) -> Self {
+        self.outbound.next = sent;
+        let secret = self.inbound.nametags.secret().clone();
+        self.inbound.nametags = InboundNametags::starting_at(secret, next_inbound);
+        self
+    }
+
     /// Chooses how out-of-order messages are treated (default [`ReceivePolicy::SkipAhead`]).
     pub fn with_policy(mut self, policy: ReceivePolicy) -> Self {
         self.policy = policy;
@@ -118,6 +128,11 @@ impl TransportState {
     /// The outbound nametag secret (vectors and session export only).
     pub fn outbound_nametag_secret(&self) -> &NametagSecret {
         &self.outbound.nametags
+    }
+
+    /// The inbound nametag secret (vectors and session export only).
+    pub fn inbound_nametag_secret(&self) -> &NametagSecret {
+        self.inbound.nametags.secret()
     }
 
     /// The inbound nametag window.

@@ -177,11 +177,7 @@ impl Outbox {
 
     /// Sends that are due at `now` (never-sent ones included) as `(id, device, frame)`, and
     /// the devices given up on.
-    pub fn due(
-        &mut self,
-        now: Timestamp,
-        config: &DeliveryConfig,
-    ) -> (Vec<DueSend>, Vec<OutboxEvent>) {
+    pub fn due(&mut self, now: Timestamp, config: &DeliveryConfig) -> (Vec<DueSend>, Vec<OutboxEvent>) {
         let mut due = Vec::new();
         let mut gave_up = Vec::new();
         let mut ordered: Vec<(&MessageId, &mut Outgoing)> = self.messages.iter_mut().collect();

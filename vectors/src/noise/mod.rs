@@ -2,6 +2,7 @@
 //! `vectors/noise/README.md`).
 
 pub mod negative;
+pub mod pairing;
 pub mod primitives;
 pub mod transcript;
 

@@ -118,6 +118,7 @@ fn commitment_mismatch(
     report.bytes(format!("{path}: computed commitment"), &hex_at(case, "js.error.pairing.computed")?, &computed);
     let committed = hex_at(pairing, "pairing.responder_commitment.value")?;
     report.value(format!("{path}: commitment differs from the QR"), true, computed.as_slice() != committed.as_slice());
+    super::pairing::commitment_mismatch(pairing, &hex_at(case, "wire")?, path, report)?;
     Ok(true)
 }
 

@@ -1,6 +1,6 @@
 //! Verifies a `jsnoise-peer/primitives/v1` document: protocol-name hashes, Noise HKDF, nametag and
 //! authcode derivations, the nametag buffer, PKCS#7 padding, ChaChaPoly, commitments and PayloadV2
-//! serialisation and parsing.
+//! serialisation and parsing, and the pairing QR codec.
 
 use serde_json::Value;
 use status_1to1::crypto::chachapoly::{noise_nonce, seal_into};
@@ -27,7 +27,7 @@ pub fn verify(doc: &Value, report: &mut Report) -> Result<(), VectorError> {
     payload_examples(doc, report)?;
     parse_behaviour(doc, report)?;
     if at(doc, "qr").is_ok() {
-        report.skip("qr (checked by the pairing verifier once it exists)");
+        super::pairing::verify_qr_primitives(doc, report)?;
     }
     Ok(())
 }

@@ -1,0 +1,226 @@
+//! The QR owner: exposes a QR, receives message b, and after the users' confirmation completes
+//! the handshake in the order its [`Variant`](super::Variant) prescribes.
+
+use std::time::Duration;
+
+use super::authcode::Authcode;
+use super::commitment::{Commitment, CommitmentNonce};
+use super::config::PairingConfig;
+use super::exchange::{Common, Exchange, awaiting_confirmation, expired, handle_common};
+use super::qr::PairingQr;
+use super::session::PairedSession;
+use super::{AbortReason, PairingAction, PairingError, PairingState, Step, abort, payload_on};
+use crate::crypto::{CryptoError, KeyPair};
+use crate::entropy::Entropy;
+use crate::noise::{Handshake, HandshakeConfig, MessageNametag, NoiseError};
+use crate::time::Timestamp;
+use crate::waku::WakuMessage;
+
+/// A QR on display: what it contains and the secrets behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exposure {
+    qr: PairingQr,
+    nametag: MessageNametag,
+    ephemeral: KeyPair,
+    nonce: CommitmentNonce,
+    expires_at: Timestamp,
+}
+
+impl Exposure {
+    /// Draws a fresh ephemeral key, commitment nonce and nametag, in this order (32, 32 and 16
+    /// bytes of entropy).
+    fn generate(config: &PairingConfig, static_key: &KeyPair, now: Timestamp, entropy: &mut dyn Entropy) -> Self {
+        let ephemeral = KeyPair::generate(entropy);
+        let nonce = CommitmentNonce::generate(entropy);
+        let mut nametag = [0u8; 16];
+        entropy.fill(&mut nametag);
+        let commitment = Commitment::commit(static_key.public(), &nonce);
+        let qr = PairingQr::new(config.params.clone(), *ephemeral.public(), commitment);
+        Self { qr, nametag: MessageNametag(nametag), ephemeral, nonce, expires_at: expiry(now, config.qr_lifetime) }
+    }
+
+    /// The QR on display.
+    pub fn qr(&self) -> &PairingQr {
+        &self.qr
+    }
+
+    /// The nametag of message b, passed out of band.
+    pub fn nametag(&self) -> &MessageNametag {
+        &self.nametag
+    }
+
+    /// When the QR stops being accepted.
+    pub fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+}
+
+fn expiry(now: Timestamp, lifetime: Duration) -> Timestamp {
+    now.saturating_add(lifetime)
+}
+
+/// What the QR owner's application reports.
+#[derive(Debug, Clone, Copy)]
+pub enum OwnerEvent<'a> {
+    /// Show a (new) QR: fresh ephemeral key, commitment and nametag. Accepted before a pairing,
+    /// while a QR is shown (replacing it) and after an abort (starting over).
+    ExposeQr,
+    /// A message arrived on the pairing content topic.
+    Message(&'a WakuMessage),
+    /// The user confirmed that both devices show the same authcode.
+    ConfirmAuthcode,
+    /// The user said the authcodes differ.
+    RejectAuthcode,
+    /// Time passed (a timer fired).
+    Tick,
+    /// Send data on the paired channel.
+    Send(&'a [u8]),
+    /// The user cancelled.
+    Cancel,
+}
+
+/// The device that shows the QR.
+#[derive(Debug, Clone)]
+pub struct QrOwner {
+    config: PairingConfig,
+    static_key: KeyPair,
+    state: PairingState,
+}
+
+impl QrOwner {
+    /// An owner with this device's static key, in [`PairingState::Idle`].
+    pub fn new(config: PairingConfig, static_key: KeyPair) -> Self {
+        Self { config, static_key, state: PairingState::Idle }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> &PairingState {
+        &self.state
+    }
+
+    /// The paired channel, once paired.
+    pub fn session_mut(&mut self) -> Option<&mut PairedSession> {
+        match &mut self.state {
+            PairingState::Paired(session) => Some(session),
+            _ => None,
+        }
+    }
+
+    /// The authcode, once message b was received.
+    pub fn authcode(&self) -> Option<Authcode> {
+        match &self.state {
+            PairingState::AwaitingConfirmation { exchange, .. } | PairingState::AwaitingPeerStatic(exchange) => {
+                Some(exchange.authcode())
+            }
+            _ => None,
+        }
+    }
+
+    /// Handles one event. On `Err` the state is unchanged.
+    pub fn handle(
+        &mut self,
+        event: OwnerEvent<'_>,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Vec<PairingAction>, PairingError> {
+        // A passed deadline aborts the state first; only a restart proceeds past it. On `Err`
+        // nothing changes (the abort is then announced by the next event).
+        let expiry = expired(&self.state, now);
+        let current = expiry.as_ref().map_or(&self.state, |(aborted, _)| aborted);
+        let (state, more) = match event {
+            OwnerEvent::ExposeQr => self.expose(current, now, entropy)?,
+            _ if expiry.is_some() => (current.clone(), Vec::new()),
+            event => self.step(event, now, entropy)?,
+        };
+        let mut actions = expiry.map(|(_, announced)| announced).unwrap_or_default();
+        actions.extend(more);
+        self.state = state;
+        Ok(actions)
+    }
+
+    fn expose(&self, current: &PairingState, now: Timestamp, entropy: &mut dyn Entropy) -> Result<Step, PairingError> {
+        if !matches!(current, PairingState::Idle | PairingState::ShowingQr(_) | PairingState::Aborted(_)) {
+            return Err(PairingError::UnexpectedEvent { event: "ExposeQr", state: current.name() });
+        }
+        let exposure = Exposure::generate(&self.config, &self.static_key, now, entropy);
+        let actions = vec![
+            PairingAction::ShowQr {
+                qr: exposure.qr.clone(),
+                nametag: exposure.nametag,
+                expires_at: exposure.expires_at,
+            },
+            PairingAction::Subscribe(self.config.params.content_topic().to_owned()),
+            PairingAction::SetTimer(exposure.expires_at),
+        ];
+        Ok((PairingState::ShowingQr(exposure), actions))
+    }
+
+    fn step(&self, event: OwnerEvent<'_>, now: Timestamp, entropy: &mut dyn Entropy) -> Result<Step, PairingError> {
+        let common = match event {
+            OwnerEvent::Message(message) => {
+                if let PairingState::ShowingQr(exposure) = &self.state {
+                    return self.first_message(exposure, message, now);
+                }
+                Common::Message(message)
+            }
+            OwnerEvent::ConfirmAuthcode => Common::Confirm,
+            OwnerEvent::RejectAuthcode => Common::Reject,
+            OwnerEvent::Tick => Common::Tick,
+            OwnerEvent::Send(data) => Common::Send(data),
+            OwnerEvent::Cancel => Common::Cancel,
+            OwnerEvent::ExposeQr => return self.expose(&self.state, now, entropy),
+        };
+        handle_common(&self.state, common, now, entropy)
+    }
+
+    /// Message b: the scanner's ephemeral key and its commitment.
+    fn first_message(&self, exposure: &Exposure, message: &WakuMessage, now: Timestamp) -> Result<Step, PairingError> {
+        let topic = self.config.params.content_topic();
+        let payload = payload_on(message, topic)?;
+        if payload.message_nametag != exposure.nametag {
+            return Err(PairingError::UnexpectedNametag);
+        }
+        let variant = self.config.variant;
+        let config = HandshakeConfig::new(variant.pattern(), variant.owner_role())
+            .prologue(exposure.qr.prologue())
+            .local_static(self.static_key.clone())
+            .local_ephemeral(exposure.ephemeral.clone());
+        let mut handshake = Handshake::new(config).map_err(PairingError::Noise)?;
+        let opening = match handshake.read_message(&payload, &exposure.nametag) {
+            Ok(p) => p,
+            Err(NoiseError::Crypto(CryptoError::NonContributory)) => return Ok(abort(AbortReason::InvalidKey)),
+            Err(e) => return Err(PairingError::Noise(e)),
+        };
+        let Some(peer_commitment) = Commitment::from_slice(&opening) else {
+            return Ok(abort(AbortReason::MalformedCommitment));
+        };
+        let exchange = Exchange {
+            authcode: Authcode::for_hash(handshake.handshake_hash()),
+            handshake,
+            topic: topic.to_owned(),
+            own_nonce: exposure.nonce.clone(),
+            peer_commitment,
+            sends_static_first: variant.owner_sends_static_first(),
+            deadline: now.saturating_add(self.config.pairing_timeout),
+        };
+        Ok(awaiting_confirmation(exchange, Vec::new()))
+    }
+}
+
+#[cfg(test)]
+impl QrOwner {
+    pub(crate) fn static_key_for_tests(&self) -> &KeyPair {
+        &self.static_key
+    }
+}
+
+#[cfg(test)]
+impl Exposure {
+    pub(crate) fn ephemeral_for_tests(&self) -> &KeyPair {
+        &self.ephemeral
+    }
+
+    pub(crate) fn nonce_for_tests(&self) -> &CommitmentNonce {
+        &self.nonce
+    }
+}
