@@ -109,3 +109,63 @@ fn snapshots_restore_identical_peers() {
         assert!(status_1to1::peer::Peer::restore(&status_1to1::peer::Snapshot::from_bytes(bytes)).is_err());
     }
 }
+
+/// Drives a pairing between two devices of the same account through the public API.
+fn pair(w: &mut World, owner: usize, scanner: usize) {
+    let mut qr = None;
+    let now = w.now;
+    let node = &mut w.nodes[owner];
+    let actions = node.peer.handle(now, Event::StartPairing, &mut node.entropy).unwrap();
+    for a in &actions {
+        if let status_1to1::peer::Action::ShowPairingQr { qr: text, nametag, .. } = a {
+            qr = Some((text.clone(), *nametag));
+        }
+    }
+    w.apply_public(owner, actions);
+    let (text, nametag) = qr.expect("a QR is shown");
+    w.event(scanner, Event::ScanPairingQr { qr: text, nametag }).unwrap();
+    w.settle(Duration::from_secs(1));
+    w.event(owner, Event::ConfirmPairing { accept: true }).unwrap();
+    w.event(scanner, Event::ConfirmPairing { accept: true }).unwrap();
+    w.settle(Duration::from_secs(30));
+}
+
+#[test]
+fn own_devices_pair_and_receive_copies_of_sent_messages() {
+    let mut w = World::new();
+    let phone = w.add(1, 10, noise_config());
+    let laptop = w.add(1, 11, noise_config());
+    let bob = w.add(2, 20, noise_config());
+    pair(&mut w, phone, laptop);
+    let laptop_id = w.nodes[laptop].peer.installation().clone();
+    assert!(w.nodes[phone].peer.own_devices()[&laptop_id].enabled, "the phone enabled the laptop");
+    let phone_id = w.nodes[phone].peer.installation().clone();
+    assert!(w.nodes[laptop].peer.own_devices()[&phone_id].enabled, "the laptop enabled the phone");
+    let to = *w.nodes[bob].peer.identity();
+    w.event(phone, Event::SendText { to, body: b"sent from the phone".to_vec() }).unwrap();
+    w.settle(Duration::from_secs(120));
+    assert_eq!(w.texts(bob), vec!["sent from the phone"]);
+    let copies: Vec<_> = w.nodes[laptop]
+        .delivered
+        .iter()
+        .filter(|d| d.direction == status_1to1::peer::Direction::OutgoingFromOwnDevice)
+        .collect();
+    assert_eq!(copies.len(), 1, "the laptop shows the message the phone sent");
+    assert_eq!(copies[0].chat, to);
+    // Bob's reply reaches both devices of the account.
+    let back = *w.nodes[phone].peer.identity();
+    w.event(bob, Event::SendText { to: back, body: b"reply".to_vec() }).unwrap();
+    w.settle(Duration::from_secs(120));
+    assert_eq!(w.texts(phone), vec!["reply"]);
+    assert!(w.texts(laptop).contains(&"reply".to_string()));
+}
+
+#[test]
+fn a_device_of_another_account_is_not_enabled_by_pairing() {
+    let mut w = World::new();
+    let mine = w.add(1, 10, noise_config());
+    let theirs = w.add(3, 30, noise_config());
+    pair(&mut w, mine, theirs);
+    assert!(w.nodes[mine].peer.own_devices().is_empty());
+    assert!(w.nodes[theirs].peer.own_devices().is_empty());
+}

@@ -7,7 +7,7 @@
 use crate::crypto::hash::hkdf_blocks;
 
 /// An authcode, with the bytes it came from so the other formats can be shown for interop.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Authcode {
     first8: [u8; 8],
 }

@@ -11,7 +11,7 @@ pub const DEFAULT_QR_LIFETIME: Duration = Duration::from_secs(30);
 pub const DEFAULT_PAIRING_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Which of the spec's two handshakes runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub enum Variant {
     /// `WakuPairing`: the QR owner is device B (Noise responder) and sends its static key first;
     /// the scanner is device A (initiator). What js-noise and nwaku implement.
@@ -46,7 +46,7 @@ impl Variant {
 }
 
 /// A pairing's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PairingConfig {
     /// The application, version and shard both devices use (the scanner refuses a QR for another
     /// application or version).

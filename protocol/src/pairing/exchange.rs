@@ -15,7 +15,7 @@ use crate::waku::WakuMessage;
 pub const MAX_EARLY_MESSAGES: usize = 4;
 
 /// The handshake after message b.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Exchange {
     pub(crate) handshake: Handshake,
     pub(crate) topic: String,

@@ -48,7 +48,7 @@ use crate::time::Timestamp;
 use crate::waku::WakuMessage;
 
 /// What the application must do after an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PairingAction {
     /// Display this QR. The nametag is not in the QR: hand it to the scanning device with it.
     ShowQr {
@@ -79,7 +79,7 @@ pub enum PairingAction {
 }
 
 /// Why a pairing stopped.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AbortReason {
     /// The scanned QR is for another application or version.
     WrongApplication {
@@ -142,7 +142,7 @@ pub enum PairingError {
 }
 
 /// Where a pairing is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PairingState {
     /// Nothing started.
     Idle,

@@ -17,7 +17,7 @@ use crate::time::Timestamp;
 use crate::waku::WakuMessage;
 
 /// A QR on display: what it contains and the secrets behind it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Exposure {
     qr: PairingQr,
     nametag: MessageNametag,
@@ -80,7 +80,7 @@ pub enum OwnerEvent<'a> {
 }
 
 /// The device that shows the QR.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QrOwner {
     config: PairingConfig,
     static_key: KeyPair,

@@ -55,7 +55,7 @@ pub enum QrError {
 
 /// What a QR owner exposes: the content topic parameters, its ephemeral key and the commitment
 /// to its static key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PairingQr {
     params: ContentTopicParams,
     ephemeral_key: PublicKey,

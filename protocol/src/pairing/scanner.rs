@@ -40,7 +40,7 @@ pub enum ScannerEvent<'a> {
 }
 
 /// The device that scans the QR.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Scanner {
     config: PairingConfig,
     static_key: KeyPair,

@@ -9,7 +9,7 @@ use crate::time::Timestamp;
 use crate::waku::WakuMessage;
 
 /// Two paired devices' channel.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PairedSession {
     transport: TransportState,
     content_topic: String,

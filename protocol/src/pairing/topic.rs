@@ -21,7 +21,7 @@ pub enum TopicParamError {
 }
 
 /// The three content topic parameters a pairing QR carries.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ContentTopicParams {
     application_name: String,
     application_version: String,

@@ -82,6 +82,17 @@ pub enum Action {
     Queued(MessageId),
     /// Call [`super::Peer::handle`] with [`super::Event::Timer`] at this time.
     SetTimer(Timestamp),
+    /// Display this pairing QR, with its nametag passed to the scanning device out of band.
+    ShowPairingQr {
+        /// The QR text (WAKU2-DEVICE-PAIRING format).
+        qr: String,
+        /// The first message's nametag.
+        nametag: [u8; 16],
+        /// When the QR stops being accepted.
+        expires_at: Timestamp,
+    },
+    /// Show this 8-digit code; the user confirms that both devices show the same one.
+    ShowAuthcode(String),
     /// Something noteworthy that needs no action (for logs and tests).
     Notice(Notice),
 }
@@ -105,6 +116,10 @@ pub enum Notice {
         /// The identity.
         identity: IdentityKey,
     },
+    /// A device of ours completed pairing and proved it belongs to our account.
+    OwnDevicePaired(InstallationId),
+    /// A pairing stopped (the reason, for display).
+    PairingAborted(String),
     /// The handshake with a contact timed out without an answer.
     HandshakeTimedOut {
         /// The contact.

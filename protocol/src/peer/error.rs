@@ -43,6 +43,12 @@ pub enum PeerError {
     /// A contact card that cannot be used (e.g. our own identity).
     #[error("invalid contact: {0}")]
     InvalidContact(&'static str),
+    /// A pairing input refused by the pairing state machine.
+    #[error(transparent)]
+    Pairing(#[from] crate::pairing::PairingError),
+    /// A pairing input with no pairing in progress (or an unknown device).
+    #[error("no pairing in progress or unknown device")]
+    NoPairing,
     /// A store answer to a query we did not make (or already answered).
     #[error("unexpected store result {0}")]
     UnexpectedStoreResult(u64),

@@ -51,6 +51,20 @@ pub enum Event {
     Timer,
     /// Add (or update) a contact from what a QR code or contact code carried.
     AddContact(super::ContactCard),
-    /// Forget a device of ours (manual removal, 54 "Pairing").
+    /// Disable a device of ours (manual removal, 54 "Pairing").
     RemoveOwnDevice(InstallationId),
+    /// Show a QR so that a new device of ours can pair with this one.
+    StartPairing,
+    /// The camera read another device's pairing QR; its nametag came with it, out of band.
+    ScanPairingQr {
+        /// The QR text.
+        qr: String,
+        /// The first message's nametag shown next to the QR.
+        nametag: [u8; 16],
+    },
+    /// The user compared the authcodes: `accept` if both devices show the same one.
+    ConfirmPairing {
+        /// Whether they match.
+        accept: bool,
+    },
 }

@@ -36,7 +36,7 @@ struct FrameProto {
     id: Vec<u8>,
     #[prost(uint64, tag = "2")]
     sent_at_ms: u64,
-    #[prost(oneof = "BodyProto", tags = "3, 4, 5, 6, 7")]
+    #[prost(oneof = "BodyProto", tags = "3, 4, 5, 6, 7, 8")]
     body: Option<BodyProto>,
 }
 
@@ -52,6 +52,16 @@ enum BodyProto {
     Terminate(Vec<u8>),
     #[prost(bytes, tag = "7")]
     StateSync(Vec<u8>),
+    #[prost(message, tag = "8")]
+    DeviceHello(DeviceHelloProto),
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct DeviceHelloProto {
+    #[prost(bytes = "vec", tag = "1")]
+    identity: Vec<u8>,
+    #[prost(string, tag = "2")]
+    installation_id: String,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -86,6 +96,13 @@ pub enum FrameBody {
     Terminate([u8; 32]),
     /// Session material for our own devices (N11M): an encoded session snapshot.
     StateSync(Vec<u8>),
+    /// Sent over a freshly paired channel: which account and installation this device is.
+    DeviceHello {
+        /// The account identity (must be ours for the pairing to count).
+        identity: IdentityKey,
+        /// The device's installation id.
+        installation: crate::identity::InstallationId,
+    },
 }
 
 /// A frame: id, sender time and body.
@@ -137,6 +154,10 @@ impl Frame {
             }
             FrameBody::Terminate(token) => BodyProto::Terminate(token.to_vec()),
             FrameBody::StateSync(bytes) => BodyProto::StateSync(bytes.clone()),
+            FrameBody::DeviceHello { identity, installation } => BodyProto::DeviceHello(DeviceHelloProto {
+                identity: identity.as_bytes().to_vec(),
+                installation_id: installation.as_str().to_owned(),
+            }),
         };
         FrameProto { id: self.id.0.to_vec(), sent_at_ms: self.sent_at_ms, body: Some(body) }.encode_to_vec()
     }
@@ -162,13 +183,18 @@ impl Frame {
             },
             BodyProto::Terminate(t) => FrameBody::Terminate(t.as_slice().try_into().map_err(|_| FrameError::BadToken)?),
             BodyProto::StateSync(bytes) => FrameBody::StateSync(bytes),
+            BodyProto::DeviceHello(h) => FrameBody::DeviceHello {
+                identity: IdentityKey::from_slice(&h.identity).map_err(|_| FrameError::BadIdentity)?,
+                installation: crate::identity::InstallationId::parse(&h.installation_id)
+                    .map_err(|_| FrameError::BadIdentity)?,
+            },
         };
         Ok(Self { id, sent_at_ms: proto.sent_at_ms, body })
     }
 
-    /// Whether the receiver acknowledges this frame (acknowledgements are not acknowledged).
+    /// Whether the receiver acknowledges this frame (acknowledgements and hellos are not).
     pub fn wants_ack(&self) -> bool {
-        !matches!(self.body, FrameBody::Ack(_))
+        !matches!(self.body, FrameBody::Ack(_) | FrameBody::DeviceHello { .. })
     }
 }
 
@@ -186,6 +212,10 @@ mod tests {
             FrameBody::SentSync { to: who, body: b"copy".to_vec() },
             FrameBody::Terminate([3; 32]),
             FrameBody::StateSync(vec![4; 10]),
+            FrameBody::DeviceHello {
+                identity: who,
+                installation: crate::identity::InstallationId::generate(&mut crate::SeededEntropy::from_u64(1)),
+            },
         ];
         for body in bodies {
             let frame = Frame { id: MessageId([9; 16]), sent_at_ms: 42, body };

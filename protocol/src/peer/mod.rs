@@ -10,6 +10,7 @@
 pub mod action;
 pub mod contacts;
 pub mod delivery;
+pub mod devices;
 pub mod error;
 pub mod event;
 pub mod frame;
@@ -25,17 +26,22 @@ use serde::{Deserialize, Serialize};
 pub use action::{Action, Delivery, Direction, Notice};
 pub use contacts::{Contact, ContactCard, KeyExchange};
 pub use delivery::{DeliveryConfig, Device};
+pub use devices::OwnDevice;
 pub use error::PeerError;
 pub use event::{Event, Origin, RequestId};
 pub use frame::{Frame, FrameBody, MessageId};
 pub use snapshot::{Snapshot, SnapshotError};
 
 use delivery::{AckQueue, Dedup, Outbox, OutboxEvent};
+use devices::{Devices, FlowInput, PairingFlow};
 use noise_path::{NoiseInput, NoisePath};
 
+use crate::crypto::hash::hkdf_blocks;
+use crate::crypto::{KeyPair, SecretKey};
 use crate::entropy::Entropy;
 use crate::identity::{IdentityKey, IdentityKeyPair, InstallationId};
 use crate::noise::sessions::TopicPolicy;
+use crate::pairing::{ContentTopicParams, PairingAction, PairingConfig, QrOwner, Scanner};
 use crate::time::Timestamp;
 use crate::waku::WakuMessage;
 
@@ -79,11 +85,24 @@ impl Default for PeerConfig {
     }
 }
 
-/// This device: the account identity and the installation id.
+/// This device: the account identity, the installation id, and the device's own static key
+/// (used for pairing, so pairing reveals nothing about the account key).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Me {
     identity: IdentityKeyPair,
     installation: InstallationId,
+    device_key: KeyPair,
+}
+
+impl Me {
+    fn new(identity: IdentityKeyPair, installation: InstallationId) -> Self {
+        // Derived rather than drawn so that `Peer::new` needs no entropy; unique per installation.
+        let mut ikm = identity.seed().to_vec();
+        ikm.extend_from_slice(installation.as_str().as_bytes());
+        let [secret] = hkdf_blocks::<1>(b"status-1to1/device-key/v1", &ikm);
+        zeroize::Zeroize::zeroize(&mut ikm);
+        Self { identity, installation, device_key: KeyPair::from_secret(SecretKey::from_bytes(secret)) }
+    }
 }
 
 /// Everything a peer remembers (what a snapshot holds).
@@ -92,6 +111,7 @@ struct PeerState {
     config: PeerConfig,
     me: Me,
     contacts: BTreeMap<IdentityKey, Contact>,
+    devices: Devices,
     noise: NoisePath,
     outbox: Outbox,
     /// Messages whose contact had no known device yet: newly established devices join them.
@@ -140,8 +160,9 @@ impl Peer {
         Self {
             state: PeerState {
                 config,
-                me: Me { identity, installation },
+                me: Me::new(identity, installation),
                 contacts: BTreeMap::new(),
+                devices: Devices::default(),
                 noise: NoisePath::default(),
                 outbox: Outbox::default(),
                 open: BTreeMap::new(),
@@ -179,6 +200,11 @@ impl Peer {
     /// The contacts.
     pub fn contacts(&self) -> &BTreeMap<IdentityKey, Contact> {
         &self.state.contacts
+    }
+
+    /// Our other devices.
+    pub fn own_devices(&self) -> &BTreeMap<InstallationId, OwnDevice> {
+        &self.state.devices.own
     }
 
     /// The content topics this device listens on.
@@ -254,8 +280,163 @@ impl Peer {
             }
             Event::Timer => self.on_timer(now, entropy, actions),
             Event::AddContact(card) => self.add_contact(card),
-            Event::RemoveOwnDevice(_) => Ok(()),
+            Event::RemoveOwnDevice(installation) => self.remove_own_device(&installation),
+            Event::StartPairing => self.start_pairing(now, entropy, actions),
+            Event::ScanPairingQr { qr, nametag } => self.scan_pairing_qr(now, &qr, nametag, entropy, actions),
+            Event::ConfirmPairing { accept } => self.pairing_input(now, FlowInput::Confirm(accept), entropy, actions),
         }
+    }
+
+    fn pairing_config(&self) -> Result<PairingConfig, PeerError> {
+        let c = &self.state.config;
+        let params = ContentTopicParams::new(&c.app_name, &c.app_version, "0")
+            .map_err(|_| PeerError::InvalidContact("application name or version unusable in a topic"))?;
+        Ok(PairingConfig::new(params))
+    }
+
+    /// Shows a pairing QR for a new device of ours (WAKU2-DEVICE-PAIRING, QR owner).
+    fn start_pairing(
+        &mut self,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let owner = QrOwner::new(self.pairing_config()?, self.state.me.device_key.clone());
+        self.state.devices.flow = Some(PairingFlow::Owner(owner));
+        self.state.devices.flow_topic = None;
+        let result = match &mut self.state.devices.flow {
+            Some(PairingFlow::Owner(o)) => o.handle(crate::pairing::OwnerEvent::ExposeQr, now, entropy),
+            _ => Ok(Vec::new()),
+        };
+        self.on_pairing_actions(now, result?, entropy, actions)
+    }
+
+    /// Pairs with a device of ours that shows a QR (scanner).
+    fn scan_pairing_qr(
+        &mut self,
+        now: Timestamp,
+        qr: &str,
+        nametag: [u8; 16],
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let mut scanner = Scanner::new(self.pairing_config()?, self.state.me.device_key.clone());
+        let event = crate::pairing::ScannerEvent::Scan { qr, nametag: crate::noise::MessageNametag(nametag) };
+        let result = scanner.handle(event, now, entropy)?;
+        self.state.devices.flow = Some(PairingFlow::Scanner(scanner));
+        self.state.devices.flow_topic = None;
+        self.on_pairing_actions(now, result, entropy, actions)
+    }
+
+    fn pairing_input(
+        &mut self,
+        now: Timestamp,
+        input: FlowInput<'_>,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let flow = self.state.devices.flow.as_mut().ok_or(PeerError::NoPairing)?;
+        let result = flow.handle(input, now, entropy)?;
+        self.on_pairing_actions(now, result, entropy, actions)
+    }
+
+    /// Carries out what the pairing state machine asked for.
+    fn on_pairing_actions(
+        &mut self,
+        now: Timestamp,
+        result: Vec<PairingAction>,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        for action in result {
+            match action {
+                PairingAction::ShowQr { qr, nametag, expires_at } => {
+                    actions.push(Action::ShowPairingQr { qr: qr.to_string(), nametag: nametag.0, expires_at })
+                }
+                PairingAction::Subscribe(topic) => self.state.devices.flow_topic = Some(topic),
+                PairingAction::Publish(message) => actions.push(Action::Publish(message)),
+                PairingAction::ShowAuthcode(code) => actions.push(Action::ShowAuthcode(code.digits())),
+                PairingAction::SetTimer(at) => self.state.devices.flow_timer = Some(at),
+                PairingAction::Paired { .. } => self.on_paired(now, entropy, actions)?,
+                PairingAction::Received(_) => {}
+                PairingAction::Aborted(reason) => {
+                    actions.push(Action::Notice(Notice::PairingAborted(format!("{reason:?}"))));
+                    self.end_pairing();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn end_pairing(&mut self) {
+        self.state.devices.flow = None;
+        self.state.devices.flow_topic = None;
+        self.state.devices.flow_timer = None;
+    }
+
+    /// The pairing completed: move the channel to a 37 session and say who we are on it.
+    fn on_paired(
+        &mut self,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let Some(paired) = self.state.devices.flow.as_ref().and_then(PairingFlow::take_session) else { return Ok(()) };
+        self.end_pairing();
+        let c = &self.state.config;
+        let session = crate::noise::sessions::NoiseSession::new(
+            paired.into_transport(),
+            &c.app_name,
+            &c.app_version,
+            c.noise_topics,
+            now,
+        )?;
+        let hello = self.hello_frame(now, entropy);
+        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
+        noise.add_pending_own(&mut ctx, session, hello)
+    }
+
+    fn hello_frame(&self, now: Timestamp, entropy: &mut dyn Entropy) -> Vec<u8> {
+        let mut id = [0u8; frame::MESSAGE_ID_LEN];
+        entropy.fill(&mut id);
+        let me = &self.state.me;
+        let body = FrameBody::DeviceHello { identity: *me.identity.public(), installation: me.installation.clone() };
+        Frame { id: MessageId(id), sent_at_ms: now.as_millis(), body }.encode()
+    }
+
+    /// The first frame on a freshly paired channel: the other device's hello.
+    fn on_pending_own_frame(
+        &mut self,
+        now: Timestamp,
+        index: usize,
+        plaintext: &[u8],
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let frame = Frame::decode(plaintext)?;
+        let FrameBody::DeviceHello { identity, installation } = frame.body else { return Err(PeerError::NotForUs) };
+        if identity != *self.identity() || installation == self.state.me.installation {
+            self.state.noise.drop_pending(index);
+            actions.push(Action::Notice(Notice::PairingAborted("the paired device belongs to another account".into())));
+            return Ok(());
+        }
+        let device = Device { identity, installation: installation.clone() };
+        let hello = self.hello_frame(now, entropy);
+        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
+        noise.promote_pending(&mut ctx, index, device.clone());
+        // Answer once on the promoted session, in case our own hello was lost.
+        noise.send(&mut ctx, &device, &hello)?;
+        self.state.devices.own.insert(installation.clone(), OwnDevice { paired_at: now, enabled: true });
+        actions.push(Action::Notice(Notice::OwnDevicePaired(installation)));
+        Ok(())
+    }
+
+    fn remove_own_device(&mut self, installation: &InstallationId) -> Result<(), PeerError> {
+        let device = self.state.devices.own.get_mut(installation).ok_or(PeerError::NoPairing)?;
+        device.enabled = false;
+        let device = Device { identity: *self.identity(), installation: installation.clone() };
+        self.state.noise.forget_device(&device);
+        Ok(())
     }
 
     fn ctx<'a>(
@@ -365,13 +546,49 @@ impl Peer {
         entropy.fill(&mut id);
         let frame = Frame { id: MessageId(id), sent_at_ms: now.as_millis(), body: FrameBody::Text(body) };
         actions.push(Action::Queued(frame.id));
+        self.sync_to_own_devices(now, &to, &frame, entropy, actions)?;
         match kx {
             KeyExchange::Noise | KeyExchange::X3dh => self.send_frame_noise(now, &to, &frame, entropy, actions),
         }
     }
 
-    /// Queues `frame` for every active device of `to` (opening a handshake when there is none),
-    /// and sends it to those with a session now.
+    /// Sends a copy of a message we sent to every enabled device of ours (37 NM sync sessions).
+    fn sync_to_own_devices(
+        &mut self,
+        now: Timestamp,
+        to: &IdentityKey,
+        sent: &Frame,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let FrameBody::Text(body) = &sent.body else { return Ok(()) };
+        let me = *self.identity();
+        let targets: Vec<Device> = self
+            .state
+            .devices
+            .enabled()
+            .map(|installation| Device { identity: me, installation: installation.clone() })
+            .filter(|d| self.state.noise.devices_of(&me).contains(d))
+            .collect();
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let mut id = [0u8; frame::MESSAGE_ID_LEN];
+        entropy.fill(&mut id);
+        let copy = Frame {
+            id: MessageId(id),
+            sent_at_ms: sent.sent_at_ms,
+            body: FrameBody::SentSync { to: *to, body: body.clone() },
+        };
+        self.state.outbox.enqueue(&copy, targets.iter().cloned());
+        for device in targets {
+            self.send_to_device(now, &device, &copy.id, &copy.encode(), entropy, actions)?;
+        }
+        Ok(())
+    }
+
+    /// Queues `frame` for every active device of `to` and sends it to them; while a discovery
+    /// handshake runs (at first contact, then daily) devices that answer it join the message.
     fn send_frame_noise(
         &mut self,
         now: Timestamp,
@@ -382,7 +599,7 @@ impl Peer {
     ) -> Result<(), PeerError> {
         let devices = self.state.noise.devices_of(to);
         self.state.outbox.enqueue(frame, devices.iter().cloned());
-        if devices.is_empty() {
+        if self.state.noise.discovering(to, now) {
             let until = now.saturating_add(self.state.config.handshake_timeout);
             self.state.open.insert(frame.id, (*to, until));
             self.state.outbox.enqueue_open(frame);
@@ -422,8 +639,14 @@ impl Peer {
         if !self.state.subscriptions.contains(&message.content_topic) {
             return Err(PeerError::UnknownTopic(message.content_topic.clone()));
         }
+        if self.state.devices.flow_topic.as_deref() == Some(message.content_topic.as_str()) {
+            return self.pairing_input(now, FlowInput::Message(message), entropy, actions);
+        }
         let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
         match noise.on_message(&mut ctx, message)? {
+            NoiseInput::PendingOwnFrame(index, plaintext) => {
+                self.on_pending_own_frame(now, index, &plaintext, entropy, actions)
+            }
             NoiseInput::HandshakeStep => Ok(()),
             NoiseInput::Established(device) => self.on_established(now, device, entropy, actions),
             NoiseInput::Frame(device, plaintext) => self.on_frame(now, &device, &plaintext, entropy, actions),
@@ -515,6 +738,7 @@ impl Peer {
                     }));
                 }
             }
+            FrameBody::DeviceHello { .. } => return Ok(()),
             FrameBody::SentSync { .. } | FrameBody::StateSync(_) => return Err(PeerError::NotForUs),
         }
         self.state.acks.owe(device.clone(), frame.id, now, &config);
@@ -528,6 +752,12 @@ impl Peer {
         entropy: &mut dyn Entropy,
         actions: &mut Vec<Action>,
     ) -> Result<(), PeerError> {
+        if self.state.devices.flow_timer.is_some_and(|t| t <= now) {
+            self.state.devices.flow_timer = None;
+            if self.state.devices.flow.is_some() {
+                self.pairing_input(now, FlowInput::Tick, entropy, actions)?;
+            }
+        }
         self.flush_acks(now, entropy, actions)?;
         let (due, gave_up) = self.state.outbox.due(now, &self.state.config.delivery);
         for event in gave_up {
@@ -577,6 +807,7 @@ impl Peer {
         let mut topics = BTreeSet::new();
         topics.insert(topics::partition_topic(self.identity()));
         self.state.noise.topics(&mut topics);
+        topics.extend(self.state.devices.flow_topic.clone());
         topics
     }
 

@@ -118,7 +118,29 @@ pub(crate) struct NoisePath {
     /// Message 3 of handshakes we initiated, repeated before our messages to that device until
     /// it is heard from on the session (message 3 may be lost like any other).
     unconfirmed: BTreeMap<Device, WakuMessage>,
+    /// Channels from a completed pairing whose device has not said who it is yet.
+    pending_own: Vec<PendingOwn>,
+    /// When we last ran our own handshake to each contact: every device of the contact answers
+    /// it, which is how we learn all of them (a device that only answered someone else's
+    /// handshake would otherwise stay unknown to us).
+    discovered: BTreeMap<IdentityKey, Timestamp>,
 }
+
+/// How long a discovery handshake stays valid before the next send repeats it.
+pub(crate) const REDISCOVER_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// A freshly paired channel waiting for the other device's hello; ours is repeated with backoff
+/// until theirs arrives.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct PendingOwn {
+    session: NoiseSession,
+    hello: Vec<u8>,
+    sends: u32,
+    next_hello: Timestamp,
+}
+
+/// Pending paired channels kept at most (oldest dropped).
+const MAX_PENDING_OWN: usize = 4;
 
 /// What a Noise message turned out to be.
 pub(crate) enum NoiseInput {
@@ -128,6 +150,8 @@ pub(crate) enum NoiseInput {
     Established(Device),
     /// A decrypted frame from a device.
     Frame(Device, Vec<u8>),
+    /// A decrypted frame on a freshly paired channel (number `usize`), which must be a hello.
+    PendingOwnFrame(usize, Vec<u8>),
     /// A public termination of one of our sessions.
     Terminated(Device),
 }
@@ -142,11 +166,19 @@ impl NoisePath {
             .collect()
     }
 
+    /// Whether sending to `contact` should (re)discover its devices with a handshake, or one
+    /// is in flight: then new devices that answer join the message.
+    pub(crate) fn discovering(&self, contact: &IdentityKey, now: Timestamp) -> bool {
+        self.outbound.contains_key(contact)
+            || self.discovered.get(contact).is_none_or(|t| now.saturating_since(*t) >= REDISCOVER_AFTER)
+    }
+
     /// Starts an XK1 handshake to `contact` (unless one is in flight).
     pub(crate) fn start(&mut self, ctx: &mut Ctx<'_>, contact: &IdentityKey) -> Result<(), PeerError> {
         if self.outbound.contains_key(contact) {
             return Ok(());
         }
+        self.discovered.insert(*contact, ctx.now);
         let config = HandshakeConfig::new(HandshakePattern::XK1, Role::Initiator)
             .prologue(prologue(contact))
             .local_static(ctx.me.identity.dh_keys().clone())
@@ -187,6 +219,47 @@ impl NoisePath {
                 out.extend(session.inbound_topics().into_iter().map(|t| t.as_str().to_owned()));
             }
         }
+        for pending in &self.pending_own {
+            out.extend(pending.session.inbound_topics().into_iter().map(|t| t.as_str().to_owned()));
+        }
+    }
+
+    /// Adopts a freshly paired channel and sends our hello on it.
+    pub(crate) fn add_pending_own(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        mut session: NoiseSession,
+        hello: Vec<u8>,
+    ) -> Result<(), PeerError> {
+        let first = session.send(&hello, ctx.now)?;
+        ctx.publish(first);
+        if self.pending_own.len() == MAX_PENDING_OWN {
+            self.pending_own.remove(0);
+        }
+        let next_hello = ctx.now.saturating_add(ctx.config.delivery.first_retry);
+        self.pending_own.push(PendingOwn { session, hello, sends: 1, next_hello });
+        Ok(())
+    }
+
+    /// Moves pending channel `index` to the sessions of `device` (its hello named it).
+    pub(crate) fn promote_pending(&mut self, ctx: &mut Ctx<'_>, index: usize, device: Device) {
+        if index < self.pending_own.len() {
+            let pending = self.pending_own.remove(index);
+            self.add_session(ctx, device, pending.session);
+        }
+    }
+
+    /// Drops pending channel `index` (its hello named another account).
+    pub(crate) fn drop_pending(&mut self, index: usize) {
+        if index < self.pending_own.len() {
+            self.pending_own.remove(index);
+        }
+    }
+
+    /// Forgets every session with `device`.
+    pub(crate) fn forget_device(&mut self, device: &Device) {
+        self.sessions.remove(device);
+        self.unconfirmed.remove(device);
     }
 
     /// Handles a version-2 WakuMessage.
@@ -344,6 +417,13 @@ impl NoisePath {
 
     /// A transport message on one of our session topics.
     fn read_session_message(&mut self, ctx: &mut Ctx<'_>, message: &WakuMessage) -> Result<NoiseInput, PeerError> {
+        for (i, pending) in self.pending_own.iter_mut().enumerate() {
+            if pending.session.owns_topic(&message.content_topic)
+                && let Ok((plaintext, _)) = pending.session.receive(message, ctx.now)
+            {
+                return Ok(NoiseInput::PendingOwnFrame(i, plaintext));
+            }
+        }
         for (device, sessions) in &mut self.sessions {
             for session in sessions.sessions.iter_mut().rev() {
                 if !session.owns_topic(&message.content_topic) {
@@ -426,6 +506,20 @@ impl NoisePath {
             }
         }
         self.inbound.retain(|_, i| now.saturating_since(i.started) < timeout);
+        let max_attempts = ctx.config.delivery.max_attempts;
+        self.pending_own.retain(|p| p.sends < max_attempts);
+        for pending in &mut self.pending_own {
+            if pending.next_hello <= now
+                && let Ok(message) = pending.session.send(&pending.hello, now)
+            {
+                ctx.actions.push(Action::Publish(message));
+                pending.sends += 1;
+                let factor = 1u32.checked_shl(pending.sends.saturating_sub(1)).unwrap_or(u32::MAX);
+                let backoff =
+                    ctx.config.delivery.first_retry.saturating_mul(factor).min(ctx.config.delivery.max_backoff);
+                pending.next_hello = now.saturating_add(backoff);
+            }
+        }
         for (device, sessions) in &mut self.sessions {
             if let Some(active) = sessions.active_mut()
                 && active.check_silence(now)
@@ -444,7 +538,8 @@ impl NoisePath {
             .chain(self.inbound.values().map(|i| i.started))
             .map(|t| t.saturating_add(timeout));
         let retries = self.outbound.values().filter(|o| o.answered_by.is_empty()).map(|o| o.next_retry);
-        let handshakes = handshakes.chain(retries);
+        let hellos = self.pending_own.iter().map(|p| p.next_hello);
+        let handshakes = handshakes.chain(retries).chain(hellos);
         let stale = self
             .sessions
             .values()

@@ -88,6 +88,10 @@ impl World {
         }
     }
 
+    pub fn apply_public(&mut self, i: usize, actions: Vec<Action>) {
+        self.apply(i, actions);
+    }
+
     fn apply(&mut self, i: usize, actions: Vec<Action>) {
         for action in actions {
             match action {
@@ -117,7 +121,12 @@ impl World {
                         .collect();
                     let _ = self.event(i, Event::StoreResult { request, messages, next_cursor: None });
                 }
-                Action::Subscribe(_) | Action::Unsubscribe(_) | Action::Queued(_) | Action::Notice(_) => {}
+                Action::Subscribe(_)
+                | Action::Unsubscribe(_)
+                | Action::Queued(_)
+                | Action::Notice(_)
+                | Action::ShowPairingQr { .. }
+                | Action::ShowAuthcode(_) => {}
             }
         }
     }
