@@ -169,3 +169,53 @@ fn a_device_of_another_account_is_not_enabled_by_pairing() {
     assert!(w.nodes[mine].peer.own_devices().is_empty());
     assert!(w.nodes[theirs].peer.own_devices().is_empty());
 }
+
+#[test]
+fn ending_a_chat_makes_sessions_stale_and_a_new_message_reactivates_them() {
+    for public in [true, false] {
+        let mut w = World::new();
+        let alice = w.add(1, 10, noise_config());
+        let bob = w.add(2, 20, noise_config());
+        let (a_id, b_id) = (*w.nodes[alice].peer.identity(), *w.nodes[bob].peer.identity());
+        w.event(alice, Event::SendText { to: b_id, body: b"one".to_vec() }).unwrap();
+        w.settle(Duration::from_secs(60));
+        let topics_before = w.nodes[bob].peer.subscriptions().clone();
+        w.event(alice, Event::EndChat { with: b_id, public }).unwrap();
+        w.settle(Duration::from_secs(60));
+        // The chat continues on a new session bound to the stale one.
+        w.event(bob, Event::SendText { to: a_id, body: b"two".to_vec() }).unwrap();
+        w.settle(Duration::from_secs(600));
+        assert_eq!(w.texts(alice), vec!["two"], "public termination: {public}");
+        w.event(alice, Event::SendText { to: b_id, body: b"three".to_vec() }).unwrap();
+        w.settle(Duration::from_secs(600));
+        assert_eq!(w.texts(bob), vec!["one", "three"], "public termination: {public}");
+        let topics_after = w.nodes[bob].peer.subscriptions().clone();
+        assert!(topics_after.difference(&topics_before).next().is_some(), "the new session has a new topic");
+    }
+}
+
+#[test]
+fn per_message_topic_rotation_delivers_everything() {
+    let config = PeerConfig {
+        noise_topics: status_1to1::noise::sessions::TopicPolicy::RotatePerMessage { lookahead: 4 },
+        ..noise_config()
+    };
+    let mut w = World::new();
+    let alice = w.add(1, 10, config.clone());
+    let bob = w.add(2, 20, config);
+    let (a_id, b_id) = (*w.nodes[alice].peer.identity(), *w.nodes[bob].peer.identity());
+    for n in 0..6 {
+        w.event(alice, Event::SendText { to: b_id, body: format!("a{n}").into_bytes() }).unwrap();
+        w.event(bob, Event::SendText { to: a_id, body: format!("b{n}").into_bytes() }).unwrap();
+        w.settle(Duration::from_secs(30));
+    }
+    w.settle(Duration::from_secs(3600));
+    let mut got = w.texts(bob);
+    got.sort();
+    assert_eq!(got, (0..6).map(|n| format!("a{n}")).collect::<Vec<_>>());
+    let mut got = w.texts(alice);
+    got.sort();
+    assert_eq!(got, (0..6).map(|n| format!("b{n}")).collect::<Vec<_>>());
+    let topics: std::collections::BTreeSet<String> = w.store.iter().map(|m| m.content_topic.clone()).collect();
+    assert!(topics.len() > 12, "messages went out on many topics: {}", topics.len());
+}

@@ -62,6 +62,15 @@ pub enum Event {
         /// The first message's nametag shown next to the QR.
         nametag: [u8; 16],
     },
+    /// End the Noise sessions with a contact (37 session termination): `public` publishes a
+    /// termination message anyone can verify, otherwise it is sent inside the session. A later
+    /// message re-activates the chat with a new handshake bound to the stale session.
+    EndChat {
+        /// The contact.
+        with: IdentityKey,
+        /// Public or private termination.
+        public: bool,
+    },
     /// The user compared the authcodes: `accept` if both devices show the same one.
     ConfirmPairing {
         /// Whether they match.

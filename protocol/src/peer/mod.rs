@@ -284,7 +284,35 @@ impl Peer {
             Event::StartPairing => self.start_pairing(now, entropy, actions),
             Event::ScanPairingQr { qr, nametag } => self.scan_pairing_qr(now, &qr, nametag, entropy, actions),
             Event::ConfirmPairing { accept } => self.pairing_input(now, FlowInput::Confirm(accept), entropy, actions),
+            Event::EndChat { with, public } => self.end_chat(now, &with, public, entropy, actions),
         }
+    }
+
+    /// Ends the Noise sessions with every device of `with` (37 termination, public or private).
+    fn end_chat(
+        &mut self,
+        now: Timestamp,
+        with: &IdentityKey,
+        public: bool,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let mut id = [0u8; frame::MESSAGE_ID_LEN];
+        entropy.fill(&mut id);
+        let terminate = |sid: &crate::noise::sessions::SessionId| {
+            Frame {
+                id: MessageId(id),
+                sent_at_ms: now.as_millis(),
+                body: FrameBody::Terminate(sid.termination_token()),
+            }
+            .encode()
+        };
+        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
+        let ended = noise.end_sessions(&mut ctx, with, public, terminate)?;
+        if ended == 0 {
+            return Err(PeerError::UnknownContact(*with));
+        }
+        Ok(())
     }
 
     fn pairing_config(&self) -> Result<PairingConfig, PeerError> {
@@ -599,12 +627,20 @@ impl Peer {
     ) -> Result<(), PeerError> {
         let devices = self.state.noise.devices_of(to);
         self.state.outbox.enqueue(frame, devices.iter().cloned());
-        if self.state.noise.discovering(to, now) {
+        let stale = if devices.is_empty() { self.state.noise.stale_devices_of(to) } else { Vec::new() };
+        let discover = self.state.noise.discovering(to, now);
+        if discover || !stale.is_empty() {
             let until = now.saturating_add(self.state.config.handshake_timeout);
             self.state.open.insert(frame.id, (*to, until));
             self.state.outbox.enqueue_open(frame);
             let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
-            noise.start(&mut ctx, to)?;
+            if discover {
+                noise.start(&mut ctx, to)?;
+            }
+            // 37: a stale session is not re-opened; a new handshake binds it through its prologue.
+            for (ct_id, sid) in &stale {
+                noise.reactivate(&mut ctx, to, *ct_id, sid)?;
+            }
         }
         for device in devices {
             self.send_to_device(now, &device, &frame.id, &frame.encode(), entropy, actions)?;
@@ -708,7 +744,10 @@ impl Peer {
                 return Ok(());
             }
             FrameBody::Terminate(token) => {
-                self.state.noise.on_private_termination(device, &token, now);
+                if self.state.noise.on_private_termination(device, &token, now) {
+                    actions.push(Action::Notice(Notice::SessionStale { identity: device.identity }));
+                }
+                return Ok(());
             }
             FrameBody::Text(body) => {
                 if self.state.dedup.first_time(&device.identity, &frame.id, now, &config) {

@@ -24,7 +24,7 @@ use super::delivery::Device;
 use super::error::PeerError;
 use super::topics::{noise_inbox_nametag, partition_topic};
 use crate::identity::{IdentityKey, InstallationId};
-use crate::noise::sessions::{NoiseSession, SessionState, parse_public_termination};
+use crate::noise::sessions::{NoiseSession, SessionId, SessionState, parse_public_termination, reactivation_prologue};
 use crate::noise::{
     Handshake, HandshakeConfig, HandshakePattern, MessageNametag, PayloadV2, PayloadV2Ref, ProtocolId, Role,
 };
@@ -108,10 +108,19 @@ impl DeviceSessions {
     }
 }
 
+/// What an outgoing handshake is for: discovering every device of a contact, or re-activating
+/// one stale session (37), named by its public `ct-id` in message 1 and bound through the
+/// prologue by its secret session id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+struct OutboundKey {
+    contact: IdentityKey,
+    reactivates: Option<[u8; 32]>,
+}
+
 /// The Noise path's state.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct NoisePath {
-    outbound: BTreeMap<IdentityKey, Outbound>,
+    outbound: BTreeMap<OutboundKey, Outbound>,
     inbound: BTreeMap<MessageNametag, Inbound>,
     seen_first: VecDeque<[u8; 32]>,
     sessions: BTreeMap<Device, DeviceSessions>,
@@ -169,23 +178,62 @@ impl NoisePath {
     /// Whether sending to `contact` should (re)discover its devices with a handshake, or one
     /// is in flight: then new devices that answer join the message.
     pub(crate) fn discovering(&self, contact: &IdentityKey, now: Timestamp) -> bool {
-        self.outbound.contains_key(contact)
+        self.outbound.keys().any(|k| &k.contact == contact)
             || self.discovered.get(contact).is_none_or(|t| now.saturating_since(*t) >= REDISCOVER_AFTER)
     }
 
-    /// Starts an XK1 handshake to `contact` (unless one is in flight).
+    /// Stale sessions with devices of `contact` that have no active session, as the `(ct-id,
+    /// session id)` a re-activation handshake binds.
+    pub(crate) fn stale_devices_of(&self, contact: &IdentityKey) -> Vec<([u8; 32], SessionId)> {
+        self.sessions
+            .iter()
+            .filter(|(d, s)| &d.identity == contact && s.active().is_some_and(|s| s.state() != SessionState::Active))
+            .filter_map(|(_, s)| s.active().map(|s| (s.id().ct_id(), s.id().clone())))
+            .collect()
+    }
+
+    /// Starts a discovery handshake to `contact` (unless one is in flight).
     pub(crate) fn start(&mut self, ctx: &mut Ctx<'_>, contact: &IdentityKey) -> Result<(), PeerError> {
-        if self.outbound.contains_key(contact) {
+        self.discovered.insert(*contact, ctx.now);
+        self.start_handshake(ctx, contact, None)
+    }
+
+    /// Starts a handshake re-activating the stale session `stale` with a device of `contact`.
+    pub(crate) fn reactivate(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        contact: &IdentityKey,
+        ct_id: [u8; 32],
+        stale: &SessionId,
+    ) -> Result<(), PeerError> {
+        self.start_handshake(ctx, contact, Some((ct_id, stale)))
+    }
+
+    /// Message 1 of an XK1 handshake to `contact`: empty for discovery; for a re-activation, the
+    /// stale session's public `ct-id` (so the right device can find it) while its secret id goes
+    /// into the prologue (so only the two parties of the old session can complete).
+    fn start_handshake(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        contact: &IdentityKey,
+        binding: Option<([u8; 32], &SessionId)>,
+    ) -> Result<(), PeerError> {
+        let key = OutboundKey { contact: *contact, reactivates: binding.map(|(ct, _)| ct) };
+        if self.outbound.contains_key(&key) {
             return Ok(());
         }
-        self.discovered.insert(*contact, ctx.now);
+        let mut prologue = prologue(contact);
+        if let Some((_, sid)) = binding {
+            prologue.extend_from_slice(&reactivation_prologue(std::slice::from_ref(sid)));
+        }
         let config = HandshakeConfig::new(HandshakePattern::XK1, Role::Initiator)
-            .prologue(prologue(contact))
+            .prologue(prologue)
             .local_static(ctx.me.identity.dh_keys().clone())
             .remote_static(*contact.dh_public());
         let mut hs = Handshake::new(config)?;
         let nametag = noise_inbox_nametag(contact);
-        let message = hs.write_message(ctx.entropy, &[], &nametag)?;
+        let payload = binding.map(|(ct, _)| ct.to_vec()).unwrap_or_default();
+        let message = hs.write_message(ctx.entropy, &payload, &nametag)?;
         let topic = partition_topic(contact);
         let first = WakuMessage::noise(
             message.encode().map_err(crate::noise::NoiseError::from)?,
@@ -205,14 +253,14 @@ impl NoisePath {
             sends: 1,
             next_retry,
         };
-        self.outbound.insert(*contact, outbound);
+        self.outbound.insert(key, outbound);
         Ok(())
     }
 
     /// Content topics this path listens on.
     pub(crate) fn topics(&self, out: &mut BTreeSet<String>) {
-        for contact in self.outbound.keys() {
-            out.insert(partition_topic(contact));
+        for key in self.outbound.keys() {
+            out.insert(partition_topic(&key.contact));
         }
         for device in self.sessions.values() {
             for session in &device.sessions {
@@ -276,8 +324,8 @@ impl NoisePath {
             {
                 return self.answer_first(ctx, &parsed.to_owned(), &message.content_topic);
             }
-            if let Some(contact) = self.outbound.iter().find(|(_, o)| o.reply_nametag == tag).map(|(c, _)| *c) {
-                return self.complete_as_initiator(ctx, &contact, &parsed.to_owned(), &message.content_topic);
+            if let Some(key) = self.outbound.iter().find(|(_, o)| o.reply_nametag == tag).map(|(k, _)| k.clone()) {
+                return self.complete_as_initiator(ctx, &key, &parsed.to_owned(), &message.content_topic);
             }
             if self.inbound.contains_key(&tag) {
                 return self.complete_as_responder(ctx, &parsed.to_owned());
@@ -300,8 +348,16 @@ impl NoisePath {
             return Ok(NoiseInput::HandshakeStep);
         }
         let me = ctx.me.identity.public();
+        let mut prologue = prologue(me);
+        // Message 1 travels before any key, so its payload is readable as is: a 32-byte payload
+        // names a stale session to re-activate, which only its own device can bind.
+        let payload = crate::noise::padding::unpad(&first.transport_message).map_err(|_| PeerError::NotForUs)?;
+        if !payload.is_empty() {
+            let sid = self.stale_session_with_ct_id(payload).ok_or(PeerError::NotForUs)?;
+            prologue.extend_from_slice(&reactivation_prologue(std::slice::from_ref(&sid)));
+        }
         let config = HandshakeConfig::new(HandshakePattern::XK1, Role::Responder)
-            .prologue(prologue(me))
+            .prologue(prologue)
             .local_static(ctx.me.identity.dh_keys().clone());
         let mut hs = Handshake::new(config)?;
         hs.read_message(first, &first.message_nametag)?;
@@ -331,15 +387,25 @@ impl NoisePath {
         Ok(NoiseInput::HandshakeStep)
     }
 
+    /// Our session (of any device) whose `ct-id` is `ct_id`, if it is stale.
+    fn stale_session_with_ct_id(&self, ct_id: &[u8]) -> Option<SessionId> {
+        self.sessions
+            .values()
+            .flat_map(|d| d.sessions.iter())
+            .find(|s| s.id().ct_id().as_slice() == ct_id && s.state() != SessionState::Active)
+            .map(|s| s.id().clone())
+    }
+
     /// Message 2 for one of our handshakes: fork, read, send message 3, open the session.
     fn complete_as_initiator(
         &mut self,
         ctx: &mut Ctx<'_>,
-        contact: &IdentityKey,
+        key: &OutboundKey,
         second: &PayloadV2,
         topic: &str,
     ) -> Result<NoiseInput, PeerError> {
-        let outbound = self.outbound.get(contact).ok_or(PeerError::NotForUs)?;
+        let contact = &key.contact;
+        let outbound = self.outbound.get(key).ok_or(PeerError::NotForUs)?;
         let mut hs = outbound.after_first.clone();
         let payload = hs.read_message(second, &outbound.reply_nametag)?;
         let hello = HelloProto::decode(payload.as_slice()).map_err(|_| PeerError::NotForUs)?;
@@ -368,7 +434,7 @@ impl NoisePath {
             false,
         );
         ctx.publish(third.clone());
-        if let Some(o) = self.outbound.get_mut(contact) {
+        if let Some(o) = self.outbound.get_mut(key) {
             o.answered_by.insert(installation.clone());
         }
         let device = Device { identity: *contact, installation };
@@ -477,6 +543,33 @@ impl NoisePath {
         Ok(true)
     }
 
+    /// Ends every active session with devices of `contact`: publicly (a termination message
+    /// anyone can verify on the session topic) or privately (a `Terminate` frame inside it).
+    pub(crate) fn end_sessions(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        contact: &IdentityKey,
+        public: bool,
+        terminate_frame: impl Fn(&SessionId) -> Vec<u8>,
+    ) -> Result<usize, PeerError> {
+        let mut ended = 0;
+        for (device, sessions) in &mut self.sessions {
+            if &device.identity != contact {
+                continue;
+            }
+            let Some(session) = sessions.active_mut().filter(|s| s.state() == SessionState::Active) else { continue };
+            if !public {
+                let frame = terminate_frame(session.id());
+                ctx.publish(session.send(&frame, ctx.now)?);
+            }
+            if let Some(message) = session.terminate(public, ctx.now) {
+                ctx.publish(message);
+            }
+            ended += 1;
+        }
+        Ok(ended)
+    }
+
     /// Marks a device's sessions stale after a private termination from it.
     pub(crate) fn on_private_termination(&mut self, device: &Device, token: &[u8; 32], now: Timestamp) -> bool {
         self.sessions.get_mut(device).is_some_and(|s| s.sessions.iter_mut().any(|s| s.on_termination(token, now)))
@@ -496,13 +589,17 @@ impl NoisePath {
                 outbound.next_retry = now.saturating_add(backoff);
             }
         }
-        let expired: Vec<IdentityKey> =
-            self.outbound.iter().filter(|(_, o)| now.saturating_since(o.started) >= timeout).map(|(c, _)| *c).collect();
-        for contact in expired {
-            if let Some(o) = self.outbound.remove(&contact)
+        let expired: Vec<OutboundKey> = self
+            .outbound
+            .iter()
+            .filter(|(_, o)| now.saturating_since(o.started) >= timeout)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in expired {
+            if let Some(o) = self.outbound.remove(&key)
                 && o.answered_by.is_empty()
             {
-                ctx.actions.push(Action::Notice(Notice::HandshakeTimedOut { identity: contact, after: timeout }));
+                ctx.actions.push(Action::Notice(Notice::HandshakeTimedOut { identity: key.contact, after: timeout }));
             }
         }
         self.inbound.retain(|_, i| now.saturating_since(i.started) < timeout);
