@@ -163,6 +163,29 @@ impl World {
         }
     }
 
+    /// Fires due timers up to `max` ahead without delivering anything in flight.
+    pub fn settle_timers_only(&mut self, max: Duration) {
+        let deadline = self.now.saturating_add(max);
+        loop {
+            let next = self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.online)
+                .filter_map(|(i, n)| n.timer.map(|t| (t, i)))
+                .min();
+            match next {
+                Some((t, i)) if t <= deadline => {
+                    self.now = self.now.max(t);
+                    self.nodes[i].timer = None;
+                    let _ = self.event(i, Event::Timer);
+                }
+                _ => break,
+            }
+        }
+        self.now = deadline;
+    }
+
     /// Crashes node `i` (losing everything not persisted) and restarts it from its snapshot.
     pub fn crash_and_restart(&mut self, i: usize) {
         let snapshot = self.nodes[i].persisted.clone().expect("something was persisted");
