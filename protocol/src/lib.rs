@@ -19,6 +19,8 @@ pub mod crypto;
 pub mod entropy;
 pub mod identity;
 pub mod noise;
+pub mod proto;
+pub mod ratchet;
 pub mod time;
 pub mod waku;
 
