@@ -23,6 +23,7 @@ pub mod proto;
 pub mod ratchet;
 pub mod time;
 pub mod waku;
+pub mod x3dh;
 
 mod serde_bytes;
 
