@@ -124,6 +124,11 @@ impl std::fmt::Debug for SecretKey {
 pub struct SharedSecret([u8; 32]);
 
 impl SharedSecret {
+    /// Wraps 32 bytes as a DH output (test vectors, which give DH outputs as inputs to KDFs).
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The 32 shared bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
