@@ -183,6 +183,11 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_key_costs_48_bytes() {
+        assert_eq!(std::mem::size_of::<StoredKey>(), 48);
+    }
+
+    #[test]
     fn find_take_and_chain_limit() {
         let mut s = SkippedKeys::new();
         s.open_chain(chain(1));
