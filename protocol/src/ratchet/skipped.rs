@@ -79,7 +79,8 @@ impl SkippedKeys {
     /// Starts a record for a new receiving chain, dropping the oldest chain (and its keys) when
     /// [`MAX_RECEIVING_CHAINS`] are already recorded.
     pub(crate) fn open_chain(&mut self, ratchet_key: PublicKey) {
-        if self.chains.len() >= MAX_RECEIVING_CHAINS {
+        // `while`, not `if`: a snapshot restored from elsewhere may hold more than the limit.
+        while self.chains.len() >= MAX_RECEIVING_CHAINS {
             self.chains.remove(0);
         }
         if self.chains.capacity() < MAX_RECEIVING_CHAINS {
