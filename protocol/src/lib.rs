@@ -23,10 +23,13 @@ pub mod identity;
 pub mod noise;
 pub mod pairing;
 pub mod peer;
+pub mod proto;
+pub mod ratchet;
 #[cfg(any(test, feature = "render"))]
 pub mod render;
 pub mod time;
 pub mod waku;
+pub mod x3dh;
 
 mod serde_bytes;
 

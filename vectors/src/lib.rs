@@ -2,11 +2,13 @@
 //!
 //! `verify_path` accepts a vector file or a directory; each document names its schema, and the
 //! matching verifier recomputes every value from the document's inputs alone, through the public
-//! API of the `status-1to1` crate. Schemas are described in `docs/vectors.md`.
+//! API of the `status-1to1` crate. Schemas are described in `docs/vectors.md` (and, for the X3DH
+//! schemas `x3dh/*/v1`, in `docs/vectors-x3dh.md`).
 
 pub mod json;
 pub mod noise;
 pub mod report;
+pub mod x3dh;
 
 use std::path::{Path, PathBuf};
 
@@ -77,6 +79,11 @@ pub fn verify_file(path: &Path) -> Result<Report, VectorError> {
             };
             noise::negative::verify(&doc, &pairing, &replayed, &mut load_base, &mut report)?;
         }
+        "x3dh/kdf/v1" => x3dh::kdf::verify(&doc, &mut report)?,
+        "x3dh/bundle/v1" => x3dh::bundle::verify(&doc, &mut report)?,
+        "x3dh/session/v1" => x3dh::session::verify(&doc, &mut report)?,
+        "x3dh/no-bundle/v1" => x3dh::no_bundle::verify(&doc, &mut report)?,
+        "x3dh/topics/v1" => x3dh::topics::verify(&doc, &mut report)?,
         other => return Err(VectorError::Unsupported { path: "schema".into(), value: other.into() }),
     }
     Ok(report)

@@ -5,16 +5,23 @@
 
 use std::path::Path;
 
+use status_1to1_vectors::verify_path;
+
 fn vectors_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 #[test]
 fn every_committed_vector_passes() {
-    let reports = status_1to1_vectors::verify_path(vectors_dir()).expect("vectors are readable");
-    assert!(reports.len() >= 7, "expected the js-noise samples at least, found {} files", reports.len());
+    let reports = verify_path(vectors_dir()).expect("vectors are readable");
+    assert!(reports.len() >= 24, "the js-noise and x3dh vectors at least, found {} files", reports.len());
     let failed: Vec<String> = reports.iter().filter(|r| !r.passed()).map(ToString::to_string).collect();
     assert!(failed.is_empty(), "{}", failed.join("\n"));
+    let skipped: Vec<&String> = reports.iter().flat_map(|r| r.skipped.iter()).collect();
+    assert!(skipped.is_empty(), "unverified sections: {skipped:?}");
+    let x3dh: Vec<_> = reports.iter().filter(|r| r.schema.starts_with("x3dh/")).collect();
+    assert_eq!(x3dh.len(), 5, "the five x3dh vector files");
+    assert!(x3dh.iter().all(|r| r.checks > 0));
     let checks: usize = reports.iter().map(|r| r.checks).sum();
     println!("{} files, {checks} checks", reports.len());
 }
@@ -35,4 +42,39 @@ fn a_single_changed_wire_byte_is_reported_with_its_field() {
     std::fs::remove_dir_all(&dir).ok();
     assert!(!report.passed());
     assert!(report.mismatches.iter().any(|m| m.field == "handshake.1.wire"), "{report}");
+}
+
+/// Flips one expected value in each x3dh file and checks that the verifier notices.
+#[test]
+fn a_corrupted_x3dh_vector_fails() {
+    let dir = std::env::temp_dir().join(format!("status-1to1-x3dh-corrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(vectors_dir().join("x3dh")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(corrupt_first_hex(&mut doc, false), "{} has an expected hex value", path.display());
+        let target = dir.join(path.file_name().unwrap());
+        std::fs::write(&target, serde_json::to_string(&doc).unwrap()).unwrap();
+        let reports = verify_path(&target).unwrap();
+        assert!(!reports[0].passed(), "corrupting {} went unnoticed", path.display());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Flips the first hex digit of the first 64-character hex string inside an `expected` object.
+fn corrupt_first_hex(value: &mut serde_json::Value, inside_expected: bool) -> bool {
+    match value {
+        serde_json::Value::String(s)
+            if inside_expected && s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            let flipped = if s.starts_with('0') { '1' } else { '0' };
+            s.replace_range(..1, &flipped.to_string());
+            true
+        }
+        serde_json::Value::Object(map) => {
+            map.iter_mut().any(|(k, v)| corrupt_first_hex(v, inside_expected || k == "expected"))
+        }
+        serde_json::Value::Array(items) => items.iter_mut().any(|v| corrupt_first_hex(v, inside_expected)),
+        _ => false,
+    }
 }

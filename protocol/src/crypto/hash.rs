@@ -1,7 +1,13 @@
-//! SHA-256 and the two HKDF shapes the Noise layer uses.
+//! SHA-256, HMAC-SHA256, HKDF-SHA256, PBKDF2-HMAC-SHA256 and Keccak-256: the hash-based
+//! functions of the Noise and X3DH profiles.
 
-use hkdf::Hkdf;
+use hkdf::{Hkdf, HkdfExtract};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroize;
+
+/// SHA-256's block size, the size an HMAC key is padded to.
+const BLOCK_LEN: usize = 64;
 
 /// SHA-256 of the concatenation of `parts`.
 pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
@@ -28,6 +34,89 @@ pub fn hkdf_blocks<const N: usize>(salt: &[u8], ikm: &[u8]) -> [[u8; 32]; N] {
     blocks
 }
 
+/// The HMAC key block of RFC 2104: keys longer than a block are hashed first, then the key is
+/// zero-padded to the block size. Building it ourselves makes every HMAC constructor infallible.
+fn hmac_key_block(key: &[u8]) -> [u8; BLOCK_LEN] {
+    let mut block = [0u8; BLOCK_LEN];
+    if key.len() > BLOCK_LEN {
+        let mut digest = sha256(&[key]);
+        block[..32].copy_from_slice(&digest);
+        digest.zeroize();
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    block
+}
+
+/// A keyed HMAC-SHA256 state, to be cloned when one key authenticates several inputs
+/// (KDF_CK derives two outputs from one chain key: the key schedule is computed once).
+#[derive(Clone)]
+pub struct HmacSha256(Hmac<Sha256>);
+
+impl HmacSha256 {
+    /// An HMAC keyed with `key` (any length).
+    pub fn new(key: &[u8]) -> Self {
+        let mut block = hmac_key_block(key);
+        let mac = Hmac::<Sha256>::new(&block.into());
+        block.zeroize();
+        Self(mac)
+    }
+
+    /// The tag of the concatenation of `parts`, leaving `self` reusable.
+    pub fn tag(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = self.0.clone();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
+impl std::fmt::Debug for HmacSha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HmacSha256(<redacted>)")
+    }
+}
+
+/// HMAC-SHA256 of the concatenation of `parts` under `key`.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    HmacSha256::new(key).tag(parts)
+}
+
+/// RFC 5869 HKDF-SHA256 returning `L` bytes, with the input keying material given as the
+/// concatenation of `ikm_parts` (so secrets are never copied into a temporary buffer).
+pub fn hkdf_sha256<const L: usize>(salt: &[u8], ikm_parts: &[&[u8]], info: &[u8]) -> [u8; L] {
+    const { assert!(L <= 255 * 32, "HKDF-SHA256 output is limited to 255 blocks") };
+    let mut extract = HkdfExtract::<Sha256>::new(Some(salt));
+    for part in ikm_parts {
+        extract.input_ikm(part);
+    }
+    let (mut prk, hkdf) = extract.finalize();
+    prk.zeroize();
+    let mut okm = [0u8; L];
+    // Expansion fails only above 255 blocks, excluded by the assertion above.
+    let _ = hkdf.expand(info, &mut okm);
+    okm
+}
+
+/// PBKDF2-HMAC-SHA256 with a 32-byte output (RFC 8018 §5.2 with dkLen = hLen: one block).
+pub fn pbkdf2_sha256_32(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
+    let mac = HmacSha256::new(password);
+    let mut u = mac.tag(&[salt, &1u32.to_be_bytes()]);
+    let mut out = u;
+    for _ in 1..iterations {
+        u = mac.tag(&[&u]);
+        out.iter_mut().zip(u.iter()).for_each(|(o, x)| *o ^= x);
+    }
+    u.zeroize();
+    out
+}
+
+/// Keccak-256 (the original Keccak padding, as Ethereum and Waku topics use; not SHA3-256).
+pub fn keccak256(data: &[u8]) -> [u8; 32] {
+    sha3::Keccak256::digest(data).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +138,49 @@ mod tests {
             hex::encode(&okm[..42]),
             "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"
         );
+    }
+
+    #[test]
+    fn rfc4231_test_case_2_and_long_key_case_6() {
+        assert_eq!(
+            hex::encode(hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"])),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let long_key = [0xaa; 131];
+        assert_eq!(
+            hex::encode(hmac_sha256(&long_key, &[b"Test Using Larger Than Block-Size Key - Hash Key First"])),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn rfc5869_test_case_1_with_split_ikm() {
+        let salt = hex::decode("000102030405060708090a0b0c").unwrap();
+        let info = hex::decode("f0f1f2f3f4f5f6f7f8f9").unwrap();
+        let ikm = [0x0b; 22];
+        let okm = hkdf_sha256::<42>(&salt, &[&ikm[..5], &ikm[5..]], &info);
+        assert_eq!(
+            hex::encode(okm),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
+        );
+    }
+
+    #[test]
+    fn pbkdf2_rfc7914_vector() {
+        // RFC 7914 §11: PBKDF2-HMAC-SHA256("passwd", "salt", 1, 64); the first 32 bytes.
+        assert_eq!(
+            hex::encode(pbkdf2_sha256_32(b"passwd", b"salt", 1)),
+            "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+        );
+        // RFC 7914 §11: ("Password", "NaCl", 80000), first 32 bytes.
+        assert_eq!(
+            hex::encode(pbkdf2_sha256_32(b"Password", b"NaCl", 80000)),
+            "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"
+        );
+    }
+
+    #[test]
+    fn keccak256_is_not_sha3() {
+        assert_eq!(hex::encode(keccak256(b"")), "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
     }
 }

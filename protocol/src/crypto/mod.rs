@@ -1,6 +1,8 @@
 //! Cryptographic building blocks shared by the Noise and X3DH layers: X25519 keys,
-//! ChaCha20-Poly1305, SHA-256 and HKDF-SHA256. Secrets zeroize on drop and never print.
+//! ChaCha20-Poly1305, AES-256-GCM, SHA-256, HMAC/HKDF-SHA256 and Keccak-256. Secrets zeroize on
+//! drop and never print.
 
+pub mod aesgcm;
 pub mod chachapoly;
 pub mod hash;
 pub mod x25519;

@@ -26,7 +26,48 @@ impl PublicKey {
     pub fn from_slice(bytes: &[u8]) -> Option<Self> {
         bytes.try_into().ok().map(Self)
     }
+
+    /// Whether this u-coordinate is a point of small order on Curve25519 or its twist, i.e. one
+    /// whose Diffie-Hellman output is all zeros for every secret. Checked against the complete
+    /// list of such encodings (libsodium `has_small_order`: 0, 1, the two order-8 points, p-1,
+    /// p, p+1), with bit 255 ignored as X25519 ignores it. Costs no scalar multiplication, so
+    /// received prekeys can be refused before anything is stored; every DH still checks its
+    /// output as well.
+    pub fn is_low_order(&self) -> bool {
+        let mut masked = self.0;
+        masked[31] &= 0x7f;
+        LOW_ORDER_POINTS.iter().any(|point| bool::from(subtle::ConstantTimeEq::ct_eq(&masked[..], &point[..])))
+    }
 }
+
+/// The u-coordinates (bit 255 clear) of the small-order points of Curve25519 and its twist.
+const LOW_ORDER_POINTS: [[u8; 32]; 7] = {
+    const fn le(first: [u8; 8], middle: u8, last: u8) -> [u8; 32] {
+        let mut out = [middle; 32];
+        let mut i = 0;
+        while i < 8 {
+            out[i] = first[i];
+            i += 1;
+        }
+        out[31] = last;
+        out
+    }
+    [
+        le([0, 0, 0, 0, 0, 0, 0, 0], 0, 0),
+        le([1, 0, 0, 0, 0, 0, 0, 0], 0, 0),
+        [
+            0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09,
+            0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00,
+        ],
+        [
+            0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef, 0x5b, 0x04, 0x44,
+            0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57,
+        ],
+        le([0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 0xff, 0x7f),
+        le([0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 0xff, 0x7f),
+        le([0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 0xff, 0x7f),
+    ]
+};
 
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -83,6 +124,11 @@ impl std::fmt::Debug for SecretKey {
 pub struct SharedSecret([u8; 32]);
 
 impl SharedSecret {
+    /// Wraps 32 bytes as a DH output (test vectors, which give DH outputs as inputs to KDFs).
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The 32 shared bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
@@ -165,6 +211,24 @@ mod tests {
     fn small_order_point_is_refused() {
         let a = SecretKey::from_bytes([7; 32]);
         assert_eq!(a.diffie_hellman(&PublicKey::from_bytes([0; 32])).err(), Some(CryptoError::NonContributory));
+    }
+
+    #[test]
+    fn every_listed_low_order_point_gives_a_zero_output_and_random_keys_are_not_listed() {
+        let secret = SecretKey::from_bytes([0x42; 32]);
+        for point in LOW_ORDER_POINTS {
+            for high_bit in [0u8, 0x80] {
+                let mut bytes = point;
+                bytes[31] |= high_bit;
+                let key = PublicKey::from_bytes(bytes);
+                assert!(key.is_low_order(), "{key:?}");
+                assert_eq!(secret.diffie_hellman(&key).err(), Some(CryptoError::NonContributory), "{key:?}");
+            }
+        }
+        let mut e = crate::entropy::SeededEntropy::from_u64(9);
+        for _ in 0..64 {
+            assert!(!KeyPair::generate(&mut e).public().is_low_order());
+        }
     }
 
     #[test]
