@@ -65,6 +65,7 @@ fn add_device(w: &mut World, m: &mut Model, account: usize) {
         return;
     }
     let first = m.accounts[account][0];
+    let saved = std::mem::take(&mut w.inflight);
     let new = w.add(account as u8 + 1, 100 + account as u64, config());
     let now = w.now;
     let node = &mut w.nodes[first];
@@ -73,14 +74,17 @@ fn add_device(w: &mut World, m: &mut Model, account: usize) {
         if let Action::ShowPairingQr { qr, nametag, .. } = a { Some((qr.clone(), *nametag)) } else { None }
     });
     w.apply_public(first, actions);
-    let Some((qr, nametag)) = qr else { return };
+    let Some((qr, nametag)) = qr else {
+        w.inflight.extend(saved);
+        return;
+    };
     let _ = w.event(new, Event::ScanPairingQr { qr, nametag });
-    let saved = std::mem::take(&mut w.inflight);
     w.settle(Duration::from_secs(1));
     let _ = w.event(first, Event::ConfirmPairing { accept: true });
     let _ = w.event(new, Event::ConfirmPairing { accept: true });
     w.settle(Duration::from_secs(5));
     w.inflight.extend(saved);
+    assert!(w.nodes[first].peer.own_devices().values().any(|d| d.enabled), "the pairing completed");
     m.accounts[account].push(new);
 }
 
@@ -172,5 +176,20 @@ fn a_hand_picked_hard_schedule() {
         Wait(30),
         Deliver(0),
         Restart(1),
+    ]);
+}
+
+#[test]
+fn regression_message_sent_from_a_second_device_before_the_recipient_pairs() {
+    use Op::*;
+    run(vec![
+        AddDevice(0),
+        Send { from: 0, device: 1 },
+        AddDevice(1),
+        Deliver(477695662921975),
+        Drop(10919850339637835782),
+        Deliver(1011077402853712),
+        Deliver(7068083256677967229),
+        Deliver(15858825603322009107),
     ]);
 }

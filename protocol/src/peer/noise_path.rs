@@ -48,7 +48,8 @@ struct HelloProto {
 }
 
 /// Our outgoing handshake to a contact, kept after message 1 to fork for each answering device.
-/// Message 1 is republished (same bytes) with backoff until some device answers.
+/// Message 1 is republished (same bytes) with backoff for the whole handshake window, not only
+/// until a first answer: another device of the contact may have lost it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Outbound {
     after_first: Handshake,
@@ -580,7 +581,7 @@ impl NoisePath {
     pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>, timeout: Duration) {
         let now = ctx.now;
         for outbound in self.outbound.values_mut() {
-            if outbound.answered_by.is_empty() && outbound.next_retry <= now {
+            if outbound.next_retry <= now {
                 ctx.actions.push(Action::Publish(outbound.first.clone()));
                 outbound.sends += 1;
                 let factor = 1u32.checked_shl(outbound.sends.saturating_sub(1)).unwrap_or(u32::MAX);
@@ -634,7 +635,7 @@ impl NoisePath {
             .map(|o| o.started)
             .chain(self.inbound.values().map(|i| i.started))
             .map(|t| t.saturating_add(timeout));
-        let retries = self.outbound.values().filter(|o| o.answered_by.is_empty()).map(|o| o.next_retry);
+        let retries = self.outbound.values().map(|o| o.next_retry);
         let hellos = self.pending_own.iter().map(|p| p.next_hello);
         let handshakes = handshakes.chain(retries).chain(hellos);
         let stale = self

@@ -76,12 +76,21 @@ impl World {
     pub fn event(&mut self, i: usize, event: Event) -> Result<(), status_1to1::peer::PeerError> {
         let now = self.now;
         let node = &mut self.nodes[i];
+        let label = format!("{event:?}").chars().take(60).collect::<String>();
         match node.peer.handle(now, event, &mut node.entropy) {
             Ok(actions) => {
+                if std::env::var_os("WORLD_TRACE").is_some() {
+                    let summary: Vec<String> =
+                        actions.iter().map(|a| format!("{a:?}").chars().take(90).collect()).collect();
+                    eprintln!("[{}] node {i} <- {label}\n    {}", now.as_millis(), summary.join("\n    "));
+                }
                 self.apply(i, actions);
                 Ok(())
             }
             Err(e) => {
+                if std::env::var_os("WORLD_TRACE").is_some() {
+                    eprintln!("[{}] node {i} <- {label}: ERROR {e}", now.as_millis());
+                }
                 self.nodes[i].errors += 1;
                 Err(e)
             }
