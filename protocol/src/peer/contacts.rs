@@ -23,6 +23,28 @@ pub struct ContactCard {
     pub identity: IdentityKey,
     /// Key exchanges the contact supports, in its order of preference.
     pub supports: Vec<KeyExchange>,
+    /// Its X3DH prekey bundle (protobuf), when the code carried one.
+    pub bundle: Option<Vec<u8>>,
+}
+
+impl ContactCard {
+    /// A card for an identity alone (Noise XK1 needs nothing more; X3DH then starts with a
+    /// no-bundle message).
+    pub fn identity_only(identity: IdentityKey) -> Self {
+        Self { identity, supports: Vec::new(), bundle: None }
+    }
+
+    /// The card a scanned contact code describes: with a bundle the contact supports X3DH; every
+    /// identity supports Noise.
+    pub fn from_contact_code(code: &crate::identity::ContactCode) -> Self {
+        let bundle = code.prekey_bundle().map(<[u8]>::to_vec);
+        let mut supports = Vec::new();
+        if bundle.is_some() {
+            supports.push(KeyExchange::X3dh);
+        }
+        supports.push(KeyExchange::Noise);
+        Self { identity: *code.identity(), supports, bundle }
+    }
 }
 
 /// One device of a contact.
@@ -66,6 +88,18 @@ impl Contact {
         choice
     }
 
+    /// Records that the contact used `kx` to reach us: adopt it if nothing was chosen, and when
+    /// both sides chose differently converge on X3DH (both sides apply the same rule).
+    pub fn heard_via(&mut self, kx: KeyExchange) {
+        if !self.supports.contains(&kx) {
+            self.supports.push(kx);
+        }
+        self.chosen = Some(match self.chosen {
+            None => kx,
+            Some(current) => current.min(kx),
+        });
+    }
+
     /// Records activity of a device.
     pub fn saw_device(&mut self, installation: &InstallationId, now: Timestamp) {
         let device = self.devices.entry(installation.clone()).or_insert(ContactDevice { last_activity: now });
@@ -89,19 +123,22 @@ mod tests {
     #[test]
     fn negotiation_respects_support_and_sticks() {
         let identity = *IdentityKeyPair::from_seed([1; 32]).public();
-        let mut c = Contact::from_card(&ContactCard { identity, supports: vec![KeyExchange::Noise] });
+        let mut c = Contact::from_card(&ContactCard { identity, supports: vec![KeyExchange::Noise], bundle: None });
         assert_eq!(c.negotiate(KeyExchange::X3dh), KeyExchange::Noise);
         c.supports.push(KeyExchange::X3dh);
         assert_eq!(c.negotiate(KeyExchange::X3dh), KeyExchange::Noise, "the recorded choice sticks");
-        let mut both =
-            Contact::from_card(&ContactCard { identity, supports: vec![KeyExchange::Noise, KeyExchange::X3dh] });
+        let mut both = Contact::from_card(&ContactCard {
+            identity,
+            supports: vec![KeyExchange::Noise, KeyExchange::X3dh],
+            bundle: None,
+        });
         assert_eq!(both.negotiate(KeyExchange::X3dh), KeyExchange::X3dh);
     }
 
     #[test]
     fn fan_out_orders_by_last_activity() {
         let identity = *IdentityKeyPair::from_seed([1; 32]).public();
-        let mut c = Contact::from_card(&ContactCard { identity, supports: vec![] });
+        let mut c = Contact::from_card(&ContactCard::identity_only(identity));
         let mut e = SeededEntropy::from_u64(1);
         let ids: Vec<InstallationId> = (0..4).map(|_| InstallationId::generate(&mut e)).collect();
         for (i, id) in ids.iter().enumerate() {

@@ -80,6 +80,8 @@ pub struct Outgoing {
     pub delivered: bool,
     /// Send order, so waiting messages go out in the order the application sent them.
     pub seq: u64,
+    /// Devices that acknowledged: never targeted again (an open message keeps adopting devices).
+    pub acked: BTreeSet<Device>,
 }
 
 /// A send that is due: the message, the device, and the encoded frame to encrypt for it.
@@ -107,8 +109,10 @@ impl Outbox {
         let targets: BTreeMap<_, _> = targets.into_iter().map(|d| (d, TargetState::Waiting)).collect();
         if !targets.is_empty() {
             let seq = self.take_seq();
-            self.messages
-                .insert(frame.id, Outgoing { frame: frame.encode(), targets, open: false, delivered: false, seq });
+            self.messages.insert(
+                frame.id,
+                Outgoing { frame: frame.encode(), targets, open: false, delivered: false, seq, acked: BTreeSet::new() },
+            );
         }
     }
 
@@ -126,6 +130,7 @@ impl Outbox {
             open: true,
             delivered: false,
             seq,
+            acked: BTreeSet::new(),
         });
         entry.open = true;
     }
@@ -144,7 +149,9 @@ impl Outbox {
 
     /// Adds a device to a queued message (a device discovered after sending).
     pub fn add_target(&mut self, id: &MessageId, device: Device) {
-        if let Some(m) = self.messages.get_mut(id) {
+        if let Some(m) = self.messages.get_mut(id)
+            && !m.acked.contains(&device)
+        {
             m.targets.entry(device).or_insert(TargetState::Waiting);
         }
     }
@@ -164,6 +171,7 @@ impl Outbox {
     pub fn acknowledge(&mut self, id: &MessageId, device: &Device) -> Option<OutboxEvent> {
         let message = self.messages.get_mut(id)?;
         message.targets.remove(device)?;
+        message.acked.insert(device.clone());
         if !message.targets.is_empty() {
             return None;
         }

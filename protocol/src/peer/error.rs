@@ -25,6 +25,12 @@ pub enum PeerError {
     /// The decrypted frame is malformed (the sender is buggy or malicious).
     #[error(transparent)]
     Frame(#[from] FrameError),
+    /// The Double Ratchet refused a message (duplicate, too many skipped, authentication…).
+    #[error(transparent)]
+    Ratchet(#[from] crate::ratchet::RatchetError),
+    /// X3DH refused a first message or a no-bundle message.
+    #[error(transparent)]
+    X3dh(#[from] crate::x3dh::X3dhError),
     /// A message for a session or handshake we do not have (not ours, or state lost).
     #[error("message does not belong to any session or handshake of this device")]
     NotForUs,

@@ -15,8 +15,12 @@ pub mod error;
 pub mod event;
 pub mod frame;
 mod noise_path;
+mod own_pairing;
+mod receive;
+mod send;
 pub mod snapshot;
 pub mod topics;
+mod x3dh_path;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -33,15 +37,14 @@ pub use frame::{Frame, FrameBody, MessageId};
 pub use snapshot::{Snapshot, SnapshotError};
 
 use delivery::{AckQueue, Dedup, Outbox, OutboxEvent};
-use devices::{Devices, FlowInput, PairingFlow};
-use noise_path::{NoiseInput, NoisePath};
+use devices::{Devices, FlowInput};
+use noise_path::NoisePath;
 
 use crate::crypto::hash::hkdf_blocks;
 use crate::crypto::{KeyPair, SecretKey};
 use crate::entropy::Entropy;
 use crate::identity::{IdentityKey, IdentityKeyPair, InstallationId};
 use crate::noise::sessions::TopicPolicy;
-use crate::pairing::{ContentTopicParams, PairingAction, PairingConfig, QrOwner, Scanner};
 use crate::time::Timestamp;
 use crate::waku::WakuMessage;
 
@@ -113,6 +116,7 @@ struct PeerState {
     contacts: BTreeMap<IdentityKey, Contact>,
     devices: Devices,
     noise: NoisePath,
+    x3dh: x3dh_path::X3dhPath,
     outbox: Outbox,
     /// Messages whose contact had no known device yet: newly established devices join them.
     open: BTreeMap<MessageId, (IdentityKey, Timestamp)>,
@@ -164,6 +168,7 @@ impl Peer {
                 contacts: BTreeMap::new(),
                 devices: Devices::default(),
                 noise: NoisePath::default(),
+                x3dh: x3dh_path::X3dhPath::default(),
                 outbox: Outbox::default(),
                 open: BTreeMap::new(),
                 dedup: Dedup::default(),
@@ -221,6 +226,7 @@ impl Peer {
     pub fn bounds(&self) -> PeerBounds {
         PeerBounds {
             noise_sessions: self.state.noise.session_count(),
+            x3dh_sessions: self.state.x3dh.session_count(),
             pending_handshakes: self.state.noise.pending_handshakes(),
             remembered_ids: self.state.dedup.len(),
             outbox: self.state.outbox.len(),
@@ -235,6 +241,8 @@ impl Peer {
             s.acks.next_deadline(),
             s.noise.next_deadline(s.config.handshake_timeout),
             s.open.values().map(|(_, t)| *t).min(),
+            s.devices.flow_timer,
+            s.x3dh.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -272,7 +280,7 @@ impl Peer {
         actions: &mut Vec<Action>,
     ) -> Result<(), PeerError> {
         match event {
-            Event::Start => self.on_start(now, actions),
+            Event::Start => self.on_start(now, entropy, actions),
             Event::SendText { to, body } => self.send_text(now, to, body, entropy, actions),
             Event::Received { message, .. } => self.on_received(now, &message, entropy, actions),
             Event::StoreResult { request, messages, next_cursor } => {
@@ -288,185 +296,6 @@ impl Peer {
         }
     }
 
-    /// Ends the Noise sessions with every device of `with` (37 termination, public or private).
-    fn end_chat(
-        &mut self,
-        now: Timestamp,
-        with: &IdentityKey,
-        public: bool,
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        let mut id = [0u8; frame::MESSAGE_ID_LEN];
-        entropy.fill(&mut id);
-        let terminate = |sid: &crate::noise::sessions::SessionId| {
-            Frame {
-                id: MessageId(id),
-                sent_at_ms: now.as_millis(),
-                body: FrameBody::Terminate(sid.termination_token()),
-            }
-            .encode()
-        };
-        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
-        let ended = noise.end_sessions(&mut ctx, with, public, terminate)?;
-        if ended == 0 {
-            return Err(PeerError::UnknownContact(*with));
-        }
-        Ok(())
-    }
-
-    fn pairing_config(&self) -> Result<PairingConfig, PeerError> {
-        let c = &self.state.config;
-        let params = ContentTopicParams::new(&c.app_name, &c.app_version, "0")
-            .map_err(|_| PeerError::InvalidContact("application name or version unusable in a topic"))?;
-        Ok(PairingConfig::new(params))
-    }
-
-    /// Shows a pairing QR for a new device of ours (WAKU2-DEVICE-PAIRING, QR owner).
-    fn start_pairing(
-        &mut self,
-        now: Timestamp,
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        let owner = QrOwner::new(self.pairing_config()?, self.state.me.device_key.clone());
-        self.state.devices.flow = Some(PairingFlow::Owner(owner));
-        self.state.devices.flow_topic = None;
-        let result = match &mut self.state.devices.flow {
-            Some(PairingFlow::Owner(o)) => o.handle(crate::pairing::OwnerEvent::ExposeQr, now, entropy),
-            _ => Ok(Vec::new()),
-        };
-        self.on_pairing_actions(now, result?, entropy, actions)
-    }
-
-    /// Pairs with a device of ours that shows a QR (scanner).
-    fn scan_pairing_qr(
-        &mut self,
-        now: Timestamp,
-        qr: &str,
-        nametag: [u8; 16],
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        let mut scanner = Scanner::new(self.pairing_config()?, self.state.me.device_key.clone());
-        let event = crate::pairing::ScannerEvent::Scan { qr, nametag: crate::noise::MessageNametag(nametag) };
-        let result = scanner.handle(event, now, entropy)?;
-        self.state.devices.flow = Some(PairingFlow::Scanner(scanner));
-        self.state.devices.flow_topic = None;
-        self.on_pairing_actions(now, result, entropy, actions)
-    }
-
-    fn pairing_input(
-        &mut self,
-        now: Timestamp,
-        input: FlowInput<'_>,
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        let flow = self.state.devices.flow.as_mut().ok_or(PeerError::NoPairing)?;
-        let result = flow.handle(input, now, entropy)?;
-        self.on_pairing_actions(now, result, entropy, actions)
-    }
-
-    /// Carries out what the pairing state machine asked for.
-    fn on_pairing_actions(
-        &mut self,
-        now: Timestamp,
-        result: Vec<PairingAction>,
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        for action in result {
-            match action {
-                PairingAction::ShowQr { qr, nametag, expires_at } => {
-                    actions.push(Action::ShowPairingQr { qr: qr.to_string(), nametag: nametag.0, expires_at })
-                }
-                PairingAction::Subscribe(topic) => self.state.devices.flow_topic = Some(topic),
-                PairingAction::Publish(message) => actions.push(Action::Publish(message)),
-                PairingAction::ShowAuthcode(code) => actions.push(Action::ShowAuthcode(code.digits())),
-                PairingAction::SetTimer(at) => self.state.devices.flow_timer = Some(at),
-                PairingAction::Paired { .. } => self.on_paired(now, entropy, actions)?,
-                PairingAction::Received(_) => {}
-                PairingAction::Aborted(reason) => {
-                    actions.push(Action::Notice(Notice::PairingAborted(format!("{reason:?}"))));
-                    self.end_pairing();
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn end_pairing(&mut self) {
-        self.state.devices.flow = None;
-        self.state.devices.flow_topic = None;
-        self.state.devices.flow_timer = None;
-    }
-
-    /// The pairing completed: move the channel to a 37 session and say who we are on it.
-    fn on_paired(
-        &mut self,
-        now: Timestamp,
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        let Some(paired) = self.state.devices.flow.as_ref().and_then(PairingFlow::take_session) else { return Ok(()) };
-        self.end_pairing();
-        let c = &self.state.config;
-        let session = crate::noise::sessions::NoiseSession::new(
-            paired.into_transport(),
-            &c.app_name,
-            &c.app_version,
-            c.noise_topics,
-            now,
-        )?;
-        let hello = self.hello_frame(now, entropy);
-        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
-        noise.add_pending_own(&mut ctx, session, hello)
-    }
-
-    fn hello_frame(&self, now: Timestamp, entropy: &mut dyn Entropy) -> Vec<u8> {
-        let mut id = [0u8; frame::MESSAGE_ID_LEN];
-        entropy.fill(&mut id);
-        let me = &self.state.me;
-        let body = FrameBody::DeviceHello { identity: *me.identity.public(), installation: me.installation.clone() };
-        Frame { id: MessageId(id), sent_at_ms: now.as_millis(), body }.encode()
-    }
-
-    /// The first frame on a freshly paired channel: the other device's hello.
-    fn on_pending_own_frame(
-        &mut self,
-        now: Timestamp,
-        index: usize,
-        plaintext: &[u8],
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        let frame = Frame::decode(plaintext)?;
-        let FrameBody::DeviceHello { identity, installation } = frame.body else { return Err(PeerError::NotForUs) };
-        if identity != *self.identity() || installation == self.state.me.installation {
-            self.state.noise.drop_pending(index);
-            actions.push(Action::Notice(Notice::PairingAborted("the paired device belongs to another account".into())));
-            return Ok(());
-        }
-        let device = Device { identity, installation: installation.clone() };
-        let hello = self.hello_frame(now, entropy);
-        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
-        noise.promote_pending(&mut ctx, index, device.clone());
-        // Answer once on the promoted session, in case our own hello was lost.
-        noise.send(&mut ctx, &device, &hello)?;
-        self.state.devices.own.insert(installation.clone(), OwnDevice { paired_at: now, enabled: true });
-        actions.push(Action::Notice(Notice::OwnDevicePaired(installation)));
-        Ok(())
-    }
-
-    fn remove_own_device(&mut self, installation: &InstallationId) -> Result<(), PeerError> {
-        let device = self.state.devices.own.get_mut(installation).ok_or(PeerError::NoPairing)?;
-        device.enabled = false;
-        let device = Device { identity: *self.identity(), installation: installation.clone() };
-        self.state.noise.forget_device(&device);
-        Ok(())
-    }
-
     fn ctx<'a>(
         state: &'a mut PeerState,
         now: Timestamp,
@@ -477,7 +306,49 @@ impl Peer {
         (Ctx { now, entropy, me, config, actions }, noise)
     }
 
-    fn on_start(&mut self, now: Timestamp, actions: &mut Vec<Action>) -> Result<(), PeerError> {
+    /// Like [`Self::ctx`], for the X3DH path, with the enabled own installations it signs for.
+    fn ctx_x3dh<'a>(
+        state: &'a mut PeerState,
+        now: Timestamp,
+        entropy: &'a mut dyn Entropy,
+        actions: &'a mut Vec<Action>,
+    ) -> (Ctx<'a>, &'a mut x3dh_path::X3dhPath, BTreeSet<InstallationId>) {
+        let enabled = state.devices.enabled().cloned().collect();
+        let PeerState { me, config, x3dh, .. } = state;
+        (Ctx { now, entropy, me, config, actions }, x3dh, enabled)
+    }
+
+    /// Keeps our prekeys rotated and our bundle published (54).
+    fn maintain_x3dh(
+        &mut self,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let (mut ctx, x3dh, enabled) = Self::ctx_x3dh(&mut self.state, now, entropy, actions);
+        x3dh.maintain(&mut ctx)?;
+        x3dh.publish_if_due(&mut ctx, &enabled)
+    }
+
+    /// Our contact code: identity, installation and (after the first start) our prekey bundle.
+    pub fn contact_code(&self, now: Timestamp) -> Result<crate::identity::ContactCode, PeerError> {
+        let me = &self.state.me;
+        let code = crate::identity::ContactCode::new(*me.identity.public(), me.installation.clone());
+        match self.state.x3dh.bundle_bytes(&me.identity, &me.installation, now) {
+            Some(bundle) => code
+                .with_prekey_bundle(bundle)
+                .map_err(|_| PeerError::InvalidContact("bundle too large for a contact code")),
+            None => Ok(code),
+        }
+    }
+
+    fn on_start(
+        &mut self,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        self.maintain_x3dh(now, entropy, actions)?;
         let start = match self.state.last_online {
             Some(t) => t.saturating_sub(Duration::from_secs(60)),
             None => now.saturating_sub(self.state.config.store_lookback),
@@ -505,34 +376,12 @@ impl Peer {
         self.state.store_queries.insert(request, StoreQuery { topics, start, end });
     }
 
-    fn on_store_result(
-        &mut self,
-        now: Timestamp,
-        request: RequestId,
-        messages: Vec<WakuMessage>,
-        next_cursor: Option<Vec<u8>>,
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        let query = self.state.store_queries.remove(&request).ok_or(PeerError::UnexpectedStoreResult(request))?;
-        for message in messages {
-            // A stored message that is not ours (or a duplicate) is expected on shared topics.
-            let before = self.state.clone();
-            let mut local = Vec::new();
-            match self.on_received(now, &message, entropy, &mut local) {
-                Ok(()) => actions.extend(local),
-                Err(_) => self.state = before,
-            }
-        }
-        if let Some(cursor) = next_cursor {
-            self.query_store(query.topics, query.start, query.end, Some(cursor), actions);
-        }
-        Ok(())
-    }
-
     fn add_contact(&mut self, card: ContactCard) -> Result<(), PeerError> {
         if card.identity == *self.identity() {
             return Err(PeerError::InvalidContact("our own identity"));
+        }
+        if let Some(bundle) = &card.bundle {
+            self.state.x3dh.learn_bundle_bytes(&card.identity, bundle)?;
         }
         match self.state.contacts.get_mut(&card.identity) {
             Some(existing) => {
@@ -549,242 +398,6 @@ impl Peer {
         Ok(())
     }
 
-    fn send_text(
-        &mut self,
-        now: Timestamp,
-        to: IdentityKey,
-        body: Vec<u8>,
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        if to == *self.identity() {
-            return Err(PeerError::SelfMessage);
-        }
-        if body.len() > frame::MAX_BODY_LEN {
-            return Err(PeerError::BodyTooLarge(body.len()));
-        }
-        let preferred = self.state.config.preferred_key_exchange;
-        let contact = self
-            .state
-            .contacts
-            .entry(to)
-            .or_insert_with(|| Contact::from_card(&ContactCard { identity: to, supports: vec![] }));
-        let kx = contact.negotiate(preferred);
-        let mut id = [0u8; frame::MESSAGE_ID_LEN];
-        entropy.fill(&mut id);
-        let frame = Frame { id: MessageId(id), sent_at_ms: now.as_millis(), body: FrameBody::Text(body) };
-        actions.push(Action::Queued(frame.id));
-        self.sync_to_own_devices(now, &to, &frame, entropy, actions)?;
-        match kx {
-            KeyExchange::Noise | KeyExchange::X3dh => self.send_frame_noise(now, &to, &frame, entropy, actions),
-        }
-    }
-
-    /// Sends a copy of a message we sent to every enabled device of ours (37 NM sync sessions).
-    fn sync_to_own_devices(
-        &mut self,
-        now: Timestamp,
-        to: &IdentityKey,
-        sent: &Frame,
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        let FrameBody::Text(body) = &sent.body else { return Ok(()) };
-        let me = *self.identity();
-        let targets: Vec<Device> = self
-            .state
-            .devices
-            .enabled()
-            .map(|installation| Device { identity: me, installation: installation.clone() })
-            .filter(|d| self.state.noise.devices_of(&me).contains(d))
-            .collect();
-        if targets.is_empty() {
-            return Ok(());
-        }
-        let mut id = [0u8; frame::MESSAGE_ID_LEN];
-        entropy.fill(&mut id);
-        let copy = Frame {
-            id: MessageId(id),
-            sent_at_ms: sent.sent_at_ms,
-            body: FrameBody::SentSync { to: *to, body: body.clone() },
-        };
-        self.state.outbox.enqueue(&copy, targets.iter().cloned());
-        for device in targets {
-            self.send_to_device(now, &device, &copy.id, &copy.encode(), entropy, actions)?;
-        }
-        Ok(())
-    }
-
-    /// Queues `frame` for every active device of `to` and sends it to them; while a discovery
-    /// handshake runs (at first contact, then daily) devices that answer it join the message.
-    fn send_frame_noise(
-        &mut self,
-        now: Timestamp,
-        to: &IdentityKey,
-        frame: &Frame,
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        let devices = self.state.noise.devices_of(to);
-        self.state.outbox.enqueue(frame, devices.iter().cloned());
-        let stale = if devices.is_empty() { self.state.noise.stale_devices_of(to) } else { Vec::new() };
-        let discover = self.state.noise.discovering(to, now);
-        if discover || !stale.is_empty() {
-            let until = now.saturating_add(self.state.config.handshake_timeout);
-            self.state.open.insert(frame.id, (*to, until));
-            self.state.outbox.enqueue_open(frame);
-            let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
-            if discover {
-                noise.start(&mut ctx, to)?;
-            }
-            // 37: a stale session is not re-opened; a new handshake binds it through its prologue.
-            for (ct_id, sid) in &stale {
-                noise.reactivate(&mut ctx, to, *ct_id, sid)?;
-            }
-        }
-        for device in devices {
-            self.send_to_device(now, &device, &frame.id, &frame.encode(), entropy, actions)?;
-        }
-        Ok(())
-    }
-
-    /// Encrypts a queued frame for one device and records the send.
-    fn send_to_device(
-        &mut self,
-        now: Timestamp,
-        device: &Device,
-        id: &MessageId,
-        frame: &[u8],
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
-        if noise.send(&mut ctx, device, frame)? {
-            self.state.outbox.mark_sent(id, device, now, &self.state.config.delivery);
-        }
-        Ok(())
-    }
-
-    fn on_received(
-        &mut self,
-        now: Timestamp,
-        message: &WakuMessage,
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        if !self.state.subscriptions.contains(&message.content_topic) {
-            return Err(PeerError::UnknownTopic(message.content_topic.clone()));
-        }
-        if self.state.devices.flow_topic.as_deref() == Some(message.content_topic.as_str()) {
-            return self.pairing_input(now, FlowInput::Message(message), entropy, actions);
-        }
-        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
-        match noise.on_message(&mut ctx, message)? {
-            NoiseInput::PendingOwnFrame(index, plaintext) => {
-                self.on_pending_own_frame(now, index, &plaintext, entropy, actions)
-            }
-            NoiseInput::HandshakeStep => Ok(()),
-            NoiseInput::Established(device) => self.on_established(now, device, entropy, actions),
-            NoiseInput::Frame(device, plaintext) => self.on_frame(now, &device, &plaintext, entropy, actions),
-            NoiseInput::Terminated(device) => {
-                actions.push(Action::Notice(Notice::SessionStale { identity: device.identity }));
-                Ok(())
-            }
-        }
-    }
-
-    /// A session with `device` exists: record the device, adopt it into open messages, and send
-    /// what waited for it.
-    fn on_established(
-        &mut self,
-        now: Timestamp,
-        device: Device,
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        let contact = self
-            .state
-            .contacts
-            .entry(device.identity)
-            .or_insert_with(|| Contact::from_first_message(device.identity, KeyExchange::Noise));
-        contact.saw_device(&device.installation, now);
-        for (id, (identity, until)) in &self.state.open {
-            if *identity == device.identity && *until >= now {
-                self.state.outbox.add_target(id, device.clone());
-            }
-        }
-        for (id, frame) in self.state.outbox.waiting_for(&device) {
-            self.send_to_device(now, &device, &id, &frame, entropy, actions)?;
-        }
-        Ok(())
-    }
-
-    /// A decrypted frame from `device`.
-    fn on_frame(
-        &mut self,
-        now: Timestamp,
-        device: &Device,
-        plaintext: &[u8],
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        let frame = Frame::decode(plaintext)?;
-        if let Some(contact) = self.state.contacts.get_mut(&device.identity) {
-            contact.saw_device(&device.installation, now);
-        }
-        let config = self.state.config.delivery;
-        match frame.body {
-            FrameBody::Ack(ids) => {
-                for id in ids {
-                    match self.state.outbox.acknowledge(&id, device) {
-                        Some(OutboxEvent::Delivered(id)) => actions.push(Action::Delivered(id)),
-                        Some(OutboxEvent::GaveUp(..)) | None => {}
-                    }
-                }
-                return Ok(());
-            }
-            FrameBody::Terminate(token) => {
-                if self.state.noise.on_private_termination(device, &token, now) {
-                    actions.push(Action::Notice(Notice::SessionStale { identity: device.identity }));
-                }
-                return Ok(());
-            }
-            FrameBody::Text(body) => {
-                if self.state.dedup.first_time(&device.identity, &frame.id, now, &config) {
-                    actions.push(Action::Deliver(Delivery {
-                        id: frame.id,
-                        from: device.identity,
-                        from_installation: device.installation.clone(),
-                        chat: device.identity,
-                        direction: Direction::Incoming,
-                        body,
-                        sent_at: Timestamp::from_millis(frame.sent_at_ms),
-                    }));
-                } else {
-                    actions.push(Action::Notice(Notice::DuplicateSuppressed(frame.id)));
-                }
-            }
-            FrameBody::SentSync { to, body } if device.identity == *self.identity() => {
-                if self.state.dedup.first_time(&device.identity, &frame.id, now, &config) {
-                    actions.push(Action::Deliver(Delivery {
-                        id: frame.id,
-                        from: device.identity,
-                        from_installation: device.installation.clone(),
-                        chat: to,
-                        direction: Direction::OutgoingFromOwnDevice,
-                        body,
-                        sent_at: Timestamp::from_millis(frame.sent_at_ms),
-                    }));
-                }
-            }
-            FrameBody::DeviceHello { .. } => return Ok(()),
-            FrameBody::SentSync { .. } | FrameBody::StateSync(_) => return Err(PeerError::NotForUs),
-        }
-        self.state.acks.owe(device.clone(), frame.id, now, &config);
-        let _ = entropy;
-        Ok(())
-    }
-
     fn on_timer(
         &mut self,
         now: Timestamp,
@@ -797,6 +410,7 @@ impl Peer {
                 self.pairing_input(now, FlowInput::Tick, entropy, actions)?;
             }
         }
+        self.maintain_x3dh(now, entropy, actions)?;
         self.flush_acks(now, entropy, actions)?;
         let (due, gave_up) = self.state.outbox.due(now, &self.state.config.delivery);
         for event in gave_up {
@@ -825,27 +439,12 @@ impl Peer {
         Ok(())
     }
 
-    fn flush_acks(
-        &mut self,
-        now: Timestamp,
-        entropy: &mut dyn Entropy,
-        actions: &mut Vec<Action>,
-    ) -> Result<(), PeerError> {
-        for (device, ids) in self.state.acks.due(now) {
-            let mut id = [0u8; frame::MESSAGE_ID_LEN];
-            entropy.fill(&mut id);
-            let ack = Frame { id: MessageId(id), sent_at_ms: now.as_millis(), body: FrameBody::Ack(ids) };
-            let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
-            noise.send(&mut ctx, &device, &ack.encode())?;
-        }
-        Ok(())
-    }
-
     /// Every topic this device should listen on now.
     fn desired_topics(&self) -> BTreeSet<String> {
         let mut topics = BTreeSet::new();
         topics.insert(topics::partition_topic(self.identity()));
         self.state.noise.topics(&mut topics);
+        self.state.x3dh.topics(&self.state.me.identity, &mut topics);
         topics.extend(self.state.devices.flow_topic.clone());
         topics
     }
@@ -879,6 +478,8 @@ impl Peer {
 pub struct PeerBounds {
     /// Noise sessions, archived included.
     pub noise_sessions: usize,
+    /// X3DH sessions, superseded included.
+    pub x3dh_sessions: usize,
     /// Handshakes in flight.
     pub pending_handshakes: usize,
     /// Message ids remembered for duplicate suppression.

@@ -120,6 +120,17 @@ impl PrekeyStore {
             .map(|s| &s.prekey.pair)
     }
 
+    /// The version of our prekey whose public key is `public` (current or still retained).
+    pub fn version_of(&self, public: &PublicKey, now: Timestamp) -> Option<u32> {
+        if self.current.pair.public() == public {
+            return Some(self.current.version);
+        }
+        self.superseded
+            .iter()
+            .find(|s| s.prekey.pair.public() == public && now.saturating_since(s.at) <= RETENTION)
+            .map(|s| s.prekey.version)
+    }
+
     /// Number of superseded prekeys still held.
     pub fn superseded_count(&self) -> usize {
         self.superseded.len()

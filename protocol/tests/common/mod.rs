@@ -70,7 +70,7 @@ impl World {
     }
 
     pub fn card(&self, i: usize, supports: &[KeyExchange]) -> ContactCard {
-        ContactCard { identity: *self.nodes[i].peer.identity(), supports: supports.to_vec() }
+        ContactCard { identity: *self.nodes[i].peer.identity(), supports: supports.to_vec(), bundle: None }
     }
 
     pub fn event(&mut self, i: usize, event: Event) -> Result<(), status_1to1::peer::PeerError> {
@@ -204,6 +204,13 @@ impl World {
         if let Some(t) = self.nodes[i].peer.next_deadline() {
             self.nodes[i].timer = Some(t);
         }
+    }
+
+    /// The card node `i` shows in its contact code (with its X3DH bundle).
+    pub fn contact_code_card(&self, i: usize) -> ContactCard {
+        let code = self.nodes[i].peer.contact_code(self.now).expect("contact code");
+        let parsed = status_1to1::identity::ContactCode::parse(&code.to_string()).expect("round trip");
+        ContactCard::from_contact_code(&parsed)
     }
 
     pub fn texts(&self, i: usize) -> Vec<String> {

@@ -1,0 +1,208 @@
+//! The receive side of the peer: Waku messages and store answers, routed to the key exchange
+//! that owns them, then frames delivered once and acknowledged.
+
+use super::contacts::Contact;
+use super::delivery::OutboxEvent;
+use super::devices::FlowInput;
+use super::noise_path::NoiseInput;
+use super::x3dh_path::X3dhInput;
+use super::{Action, Delivery, Device, Direction, Frame, FrameBody, KeyExchange, Notice, Peer, PeerError, RequestId};
+use crate::entropy::Entropy;
+use crate::time::Timestamp;
+use crate::waku::WakuMessage;
+
+impl Peer {
+    pub(super) fn on_store_result(
+        &mut self,
+        now: Timestamp,
+        request: RequestId,
+        messages: Vec<WakuMessage>,
+        next_cursor: Option<Vec<u8>>,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let query = self.state.store_queries.remove(&request).ok_or(PeerError::UnexpectedStoreResult(request))?;
+        for message in messages {
+            // A stored message that is not ours (or a duplicate) is expected on shared topics.
+            let before = self.state.clone();
+            let mut local = Vec::new();
+            match self.on_received(now, &message, entropy, &mut local) {
+                Ok(()) => actions.extend(local),
+                Err(_) => self.state = before,
+            }
+        }
+        if let Some(cursor) = next_cursor {
+            self.query_store(query.topics, query.start, query.end, Some(cursor), actions);
+        }
+        Ok(())
+    }
+
+    pub(super) fn on_received(
+        &mut self,
+        now: Timestamp,
+        message: &WakuMessage,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        if !self.state.subscriptions.contains(&message.content_topic) {
+            return Err(PeerError::UnknownTopic(message.content_topic.clone()));
+        }
+        if self.state.devices.flow_topic.as_deref() == Some(message.content_topic.as_str()) {
+            return self.pairing_input(now, FlowInput::Message(message), entropy, actions);
+        }
+        if message.effective_version() != crate::waku::message::VERSION_NOISE {
+            return self.on_x3dh_message(now, message, entropy, actions);
+        }
+        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
+        match noise.on_message(&mut ctx, message)? {
+            NoiseInput::PendingOwnFrame(index, plaintext) => {
+                self.on_pending_own_frame(now, index, &plaintext, entropy, actions)
+            }
+            NoiseInput::HandshakeStep => Ok(()),
+            NoiseInput::Established(device) => self.on_established(now, device, entropy, actions),
+            NoiseInput::Frame(device, plaintext) => self.on_frame(now, &device, &plaintext, entropy, actions),
+            NoiseInput::Terminated(device) => {
+                actions.push(Action::Notice(Notice::SessionStale { identity: device.identity }));
+                Ok(())
+            }
+        }
+    }
+
+    /// A `ProtocolMessage` (53): bundles are learned, our entry decrypted and its frame handled.
+    fn on_x3dh_message(
+        &mut self,
+        now: Timestamp,
+        message: &WakuMessage,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let (mut ctx, x3dh, enabled) = Self::ctx_x3dh(&mut self.state, now, entropy, actions);
+        let input = x3dh.on_message(&mut ctx, message, &enabled)?;
+        let X3dhInput::Frame(device, plaintext) = input else { return Ok(()) };
+        let contact = self
+            .state
+            .contacts
+            .entry(device.identity)
+            .or_insert_with(|| Contact::from_first_message(device.identity, KeyExchange::X3dh));
+        contact.heard_via(KeyExchange::X3dh);
+        contact.saw_device(&device.installation, now);
+        self.adopt_devices(now, &device, entropy, actions)?;
+        if plaintext.is_empty() {
+            // A bundle advert (54 "Partitioned devices"): the bundle was learned above.
+            return Ok(());
+        }
+        self.on_frame(now, &device, &plaintext, entropy, actions)
+    }
+
+    /// A device of a contact became reachable: it joins the messages still open to new devices
+    /// of that contact, and what waited for it is sent.
+    fn adopt_devices(
+        &mut self,
+        now: Timestamp,
+        device: &Device,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        for (id, (identity, until)) in &self.state.open {
+            if *identity == device.identity && *until >= now {
+                self.state.outbox.add_target(id, device.clone());
+            }
+        }
+        for (id, frame) in self.state.outbox.waiting_for(device) {
+            self.send_to_device(now, device, &id, &frame, entropy, actions)?;
+        }
+        Ok(())
+    }
+
+    /// A session with `device` exists: record the device, adopt it into open messages, and send
+    /// what waited for it.
+    pub(super) fn on_established(
+        &mut self,
+        now: Timestamp,
+        device: Device,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        if device.identity != *self.identity() {
+            let contact = self
+                .state
+                .contacts
+                .entry(device.identity)
+                .or_insert_with(|| Contact::from_first_message(device.identity, KeyExchange::Noise));
+            contact.heard_via(KeyExchange::Noise);
+            contact.saw_device(&device.installation, now);
+        }
+        self.adopt_devices(now, &device, entropy, actions)
+    }
+
+    /// A decrypted frame from `device`.
+    pub(super) fn on_frame(
+        &mut self,
+        now: Timestamp,
+        device: &Device,
+        plaintext: &[u8],
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let frame = Frame::decode(plaintext)?;
+        if let Some(contact) = self.state.contacts.get_mut(&device.identity) {
+            contact.saw_device(&device.installation, now);
+        }
+        let config = self.state.config.delivery;
+        match frame.body {
+            FrameBody::Ack(ids) => {
+                for id in ids {
+                    // A device that answered a message still open to new devices (a no-bundle
+                    // first contact, a discovery) counts once it acknowledges.
+                    if self.state.open.get(&id).is_some_and(|(identity, _)| *identity == device.identity) {
+                        self.state.outbox.add_target(&id, device.clone());
+                    }
+                    match self.state.outbox.acknowledge(&id, device) {
+                        Some(OutboxEvent::Delivered(id)) => actions.push(Action::Delivered(id)),
+                        Some(OutboxEvent::GaveUp(..)) | None => {}
+                    }
+                }
+                return Ok(());
+            }
+            FrameBody::Terminate(token) => {
+                if self.state.noise.on_private_termination(device, &token, now) {
+                    actions.push(Action::Notice(Notice::SessionStale { identity: device.identity }));
+                }
+                return Ok(());
+            }
+            FrameBody::Text(body) => {
+                if self.state.dedup.first_time(&device.identity, &frame.id, now, &config) {
+                    actions.push(Action::Deliver(Delivery {
+                        id: frame.id,
+                        from: device.identity,
+                        from_installation: device.installation.clone(),
+                        chat: device.identity,
+                        direction: Direction::Incoming,
+                        body,
+                        sent_at: Timestamp::from_millis(frame.sent_at_ms),
+                    }));
+                } else {
+                    actions.push(Action::Notice(Notice::DuplicateSuppressed(frame.id)));
+                }
+            }
+            FrameBody::SentSync { to, body } if device.identity == *self.identity() => {
+                if self.state.dedup.first_time(&device.identity, &frame.id, now, &config) {
+                    actions.push(Action::Deliver(Delivery {
+                        id: frame.id,
+                        from: device.identity,
+                        from_installation: device.installation.clone(),
+                        chat: to,
+                        direction: Direction::OutgoingFromOwnDevice,
+                        body,
+                        sent_at: Timestamp::from_millis(frame.sent_at_ms),
+                    }));
+                }
+            }
+            FrameBody::DeviceHello { .. } => return Ok(()),
+            FrameBody::SentSync { .. } | FrameBody::StateSync(_) => return Err(PeerError::NotForUs),
+        }
+        self.state.acks.owe(device.clone(), frame.id, now, &config);
+        let _ = entropy;
+        Ok(())
+    }
+}

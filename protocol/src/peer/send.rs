@@ -1,0 +1,233 @@
+//! The send side of the peer: new messages, sync copies to our devices, retries and
+//! acknowledgements, over whichever key exchange the chat uses.
+
+use super::contacts::{Contact, ContactCard};
+use super::{Action, Device, Frame, FrameBody, KeyExchange, MessageId, Peer, PeerError, frame};
+use crate::entropy::Entropy;
+use crate::identity::IdentityKey;
+use crate::time::Timestamp;
+
+impl Peer {
+    pub(super) fn send_text(
+        &mut self,
+        now: Timestamp,
+        to: IdentityKey,
+        body: Vec<u8>,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        if to == *self.identity() {
+            return Err(PeerError::SelfMessage);
+        }
+        if body.len() > frame::MAX_BODY_LEN {
+            return Err(PeerError::BodyTooLarge(body.len()));
+        }
+        let preferred = self.state.config.preferred_key_exchange;
+        let contact =
+            self.state.contacts.entry(to).or_insert_with(|| Contact::from_card(&ContactCard::identity_only(to)));
+        let kx = contact.negotiate(preferred);
+        let mut id = [0u8; frame::MESSAGE_ID_LEN];
+        entropy.fill(&mut id);
+        let frame = Frame { id: MessageId(id), sent_at_ms: now.as_millis(), body: FrameBody::Text(body) };
+        actions.push(Action::Queued(frame.id));
+        self.sync_to_own_devices(now, &to, &frame, entropy, actions)?;
+        match kx {
+            KeyExchange::Noise => self.send_frame_noise(now, &to, &frame, entropy, actions),
+            KeyExchange::X3dh => self.send_frame_x3dh(now, &to, &frame, entropy, actions),
+        }
+    }
+
+    /// Keeps `frame` open for devices of `to` that appear during the handshake window.
+    fn open_for_new_devices(&mut self, now: Timestamp, to: &IdentityKey, frame: &Frame) {
+        let until = now.saturating_add(self.state.config.handshake_timeout);
+        self.state.open.insert(frame.id, (*to, until));
+        self.state.outbox.enqueue_open(frame);
+    }
+
+    /// The installations of `to` a message fans out to: at most `max_devices`, most recently
+    /// active first (54 "Sending messages to a paired group").
+    fn x3dh_targets(&self, to: &IdentityKey) -> Vec<Device> {
+        let mut installations = self.state.x3dh.installations_of(to);
+        if let Some(contact) = self.state.contacts.get(to) {
+            let rank = |i: &crate::identity::InstallationId| contact.devices.get(i).map(|d| d.last_activity);
+            installations.sort_by(|a, b| rank(b).cmp(&rank(a)).then_with(|| a.cmp(b)));
+        }
+        installations.truncate(self.state.config.max_devices);
+        installations.into_iter().map(|installation| Device { identity: *to, installation }).collect()
+    }
+
+    /// Queues `frame` for the installations of `to` and sends one envelope with an entry for
+    /// each; without any bundle, a no-bundle first message (no forward secrecy) open to whichever
+    /// installation answers.
+    fn send_frame_x3dh(
+        &mut self,
+        now: Timestamp,
+        to: &IdentityKey,
+        frame: &Frame,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let targets = self.x3dh_targets(to);
+        let bytes = frame.encode();
+        if targets.is_empty() {
+            self.open_for_new_devices(now, to, frame);
+            let (mut ctx, x3dh, enabled) = Self::ctx_x3dh(&mut self.state, now, entropy, actions);
+            return x3dh.send_without_bundle(&mut ctx, to, &bytes, &enabled);
+        }
+        self.state.outbox.enqueue(frame, targets.iter().cloned());
+        let frames: Vec<_> = targets.iter().map(|d| (d.installation.clone(), bytes.clone())).collect();
+        let (mut ctx, x3dh, enabled) = Self::ctx_x3dh(&mut self.state, now, entropy, actions);
+        let sent = x3dh.send(&mut ctx, to, &frames, &enabled)?;
+        for installation in sent {
+            let device = Device { identity: *to, installation };
+            self.state.outbox.mark_sent(&frame.id, &device, now, &self.state.config.delivery);
+        }
+        Ok(())
+    }
+
+    /// Encrypts `frame` for one device over the key exchange its chat uses (our own devices:
+    /// the Noise sync sessions from pairing) and publishes it. False if no session could carry it.
+    pub(super) fn transmit(
+        &mut self,
+        now: Timestamp,
+        device: &Device,
+        frame: &[u8],
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<bool, PeerError> {
+        let own = device.identity == *self.identity();
+        let chosen = self.state.contacts.get(&device.identity).and_then(|c| c.chosen);
+        if !own && chosen == Some(KeyExchange::X3dh) {
+            let (mut ctx, x3dh, enabled) = Self::ctx_x3dh(&mut self.state, now, entropy, actions);
+            let sent =
+                x3dh.send(&mut ctx, &device.identity, &[(device.installation.clone(), frame.to_vec())], &enabled)?;
+            return Ok(!sent.is_empty());
+        }
+        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
+        noise.send(&mut ctx, device, frame)
+    }
+
+    /// Sends a copy of a message we sent to every enabled device of ours (37 NM sync sessions).
+    pub(super) fn sync_to_own_devices(
+        &mut self,
+        now: Timestamp,
+        to: &IdentityKey,
+        sent: &Frame,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let FrameBody::Text(body) = &sent.body else { return Ok(()) };
+        let me = *self.identity();
+        let targets: Vec<Device> = self
+            .state
+            .devices
+            .enabled()
+            .map(|installation| Device { identity: me, installation: installation.clone() })
+            .filter(|d| self.state.noise.devices_of(&me).contains(d))
+            .collect();
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let mut id = [0u8; frame::MESSAGE_ID_LEN];
+        entropy.fill(&mut id);
+        let copy = Frame {
+            id: MessageId(id),
+            sent_at_ms: sent.sent_at_ms,
+            body: FrameBody::SentSync { to: *to, body: body.clone() },
+        };
+        self.state.outbox.enqueue(&copy, targets.iter().cloned());
+        for device in targets {
+            self.send_to_device(now, &device, &copy.id, &copy.encode(), entropy, actions)?;
+        }
+        Ok(())
+    }
+
+    /// Queues `frame` for every active device of `to` and sends it to them; while a discovery
+    /// handshake runs (at first contact, then daily) devices that answer it join the message.
+    pub(super) fn send_frame_noise(
+        &mut self,
+        now: Timestamp,
+        to: &IdentityKey,
+        frame: &Frame,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let devices = self.state.noise.devices_of(to);
+        self.state.outbox.enqueue(frame, devices.iter().cloned());
+        let stale = if devices.is_empty() { self.state.noise.stale_devices_of(to) } else { Vec::new() };
+        let discover = self.state.noise.discovering(to, now);
+        if discover || !stale.is_empty() {
+            self.open_for_new_devices(now, to, frame);
+            let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
+            if discover {
+                noise.start(&mut ctx, to)?;
+            }
+            // 37: a stale session is not re-opened; a new handshake binds it through its prologue.
+            for (ct_id, sid) in &stale {
+                noise.reactivate(&mut ctx, to, *ct_id, sid)?;
+            }
+        }
+        for device in devices {
+            self.send_to_device(now, &device, &frame.id, &frame.encode(), entropy, actions)?;
+        }
+        Ok(())
+    }
+
+    /// Encrypts a queued frame for one device and records the send.
+    pub(super) fn send_to_device(
+        &mut self,
+        now: Timestamp,
+        device: &Device,
+        id: &MessageId,
+        frame: &[u8],
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        if self.transmit(now, device, frame, entropy, actions)? {
+            self.state.outbox.mark_sent(id, device, now, &self.state.config.delivery);
+        }
+        Ok(())
+    }
+
+    pub(super) fn flush_acks(
+        &mut self,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        for (device, ids) in self.state.acks.due(now) {
+            let mut id = [0u8; frame::MESSAGE_ID_LEN];
+            entropy.fill(&mut id);
+            let ack = Frame { id: MessageId(id), sent_at_ms: now.as_millis(), body: FrameBody::Ack(ids) };
+            self.transmit(now, &device, &ack.encode(), entropy, actions)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the Noise sessions with every device of `with` (37 termination, public or private).
+    pub(super) fn end_chat(
+        &mut self,
+        now: Timestamp,
+        with: &IdentityKey,
+        public: bool,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let mut id = [0u8; frame::MESSAGE_ID_LEN];
+        entropy.fill(&mut id);
+        let terminate = |sid: &crate::noise::sessions::SessionId| {
+            Frame {
+                id: MessageId(id),
+                sent_at_ms: now.as_millis(),
+                body: FrameBody::Terminate(sid.termination_token()),
+            }
+            .encode()
+        };
+        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
+        let ended = noise.end_sessions(&mut ctx, with, public, terminate)?;
+        if ended == 0 {
+            return Err(PeerError::UnknownContact(*with));
+        }
+        Ok(())
+    }
+}

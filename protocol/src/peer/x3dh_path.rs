@@ -1,0 +1,510 @@
+//! The X3DH key-exchange path (53/54): our signed prekeys and bundle, sessions per contact
+//! installation, fan-out, and the session-management rules of 54 in the profile's form.
+//!
+//! - **Bundles** travel attached to every message (status-go does the same) and are published on
+//!   our partitioned topic at start, on change and every [`BUNDLE_REPUBLISH`]. They are verified
+//!   before anything is stored; per installation the highest prekey version wins.
+//! - **Sessions**: several per contact installation. Those not superseded are candidates and the
+//!   active one is the candidate with the smallest session id (54 "Concurrent sessions", with a
+//!   public value in place of the symmetric key so both sides agree without branching on
+//!   secrets). A session we started on an older prekey of the peer is superseded when a higher
+//!   version arrives (54 "Re-keying"); a session the peer started on an older prekey of ours is
+//!   superseded by one it starts on a newer prekey. Superseded sessions stay readable.
+//! - **Topics**: first messages go to the contact's partitioned topic; once every targeted
+//!   installation has sent us a message (proof it holds the chat and listens on the negotiated
+//!   topic) messages go to the negotiated topic.
+//! - **No bundle**: first contact without a bundle uses the no-bundle message (no forward
+//!   secrecy), addressed to any installation and carrying our bundle.
+//! - **Partitioned devices**: a message from another identity with entries but none for us
+//!   gets an empty no-bundle reply carrying our bundle, at most once per [`ADVERT_INTERVAL`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::Ctx;
+use super::action::{Action, Notice};
+use super::contacts::KeyExchange;
+use super::delivery::Device;
+use super::error::PeerError;
+use super::topics::partition_topic;
+use crate::identity::{IdentityKey, InstallationId};
+use crate::time::Timestamp;
+use crate::waku::WakuMessage;
+use crate::x3dh::{
+    EncryptedMessage, Envelope, NoBundleMessage, Payload, PrekeyStore, Recipient, Session, SignedPrekey,
+    VerifiedBundle, initiate, respond, topic::NegotiatedSecret,
+};
+
+/// How often our bundle is republished without a change (status-go's contact-code interval).
+pub(crate) const BUNDLE_REPUBLISH: Duration = Duration::from_secs(6 * 3600);
+/// Least time between two bundle adverts to one identity (status-go `deviceNotFoundAckInterval`).
+pub(crate) const ADVERT_INTERVAL: Duration = Duration::from_secs(7200);
+/// Sessions kept per contact installation (candidates and superseded ones).
+pub(crate) const SESSIONS_PER_DEVICE: usize = 6;
+
+/// One session with a contact installation and what supersedes it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Record {
+    session: Session,
+    /// We started it (on the peer's prekey) or the peer did (on ours).
+    ours: bool,
+    /// Version of the prekey it was built on.
+    prekey_version: u32,
+    /// Replaced by a session on a newer prekey: no longer used to send.
+    superseded: bool,
+}
+
+/// The sessions with one contact installation.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct DeviceSessions {
+    records: Vec<Record>,
+}
+
+impl DeviceSessions {
+    fn active_index(&self) -> Option<usize> {
+        self.records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r.superseded)
+            .min_by_key(|(_, r)| r.session.id())
+            .map(|(i, _)| i)
+    }
+
+    /// Adds a session, superseding older ones on the same side, and keeps the bound.
+    fn add(&mut self, record: Record) {
+        for r in &mut self.records {
+            if r.ours == record.ours && r.prekey_version < record.prekey_version {
+                r.superseded = true;
+            }
+        }
+        self.records.push(record);
+        while self.records.len() > SESSIONS_PER_DEVICE {
+            let victim = self.records.iter().position(|r| r.superseded).unwrap_or(0);
+            self.records.remove(victim);
+        }
+    }
+
+    fn find(&self, id: &crate::x3dh::SessionId) -> Option<usize> {
+        self.records.iter().position(|r| &r.session.id() == id)
+    }
+}
+
+/// What we know about one contact on this path.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct ContactState {
+    bundle: Option<VerifiedBundle>,
+    /// Highest prekey version seen per installation.
+    versions: BTreeMap<InstallationId, u32>,
+    devices: BTreeMap<InstallationId, DeviceSessions>,
+    /// Installations that have sent us a message: they know (and listen on) the negotiated topic.
+    agreed: BTreeSet<InstallationId>,
+}
+
+/// The X3DH path's state.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct X3dhPath {
+    prekeys: Option<PrekeyStore>,
+    /// Prekeys of our own enabled devices, from their bundles, for our multi-device bundle.
+    own_prekeys: BTreeMap<InstallationId, SignedPrekey>,
+    bundle: Option<VerifiedBundle>,
+    next_publish: Option<Timestamp>,
+    contacts: BTreeMap<IdentityKey, ContactState>,
+    /// Sender installation → identity, for messages without an X3DH header.
+    installations: BTreeMap<InstallationId, IdentityKey>,
+    adverts: BTreeMap<IdentityKey, Timestamp>,
+}
+
+/// What an X3DH message turned out to be.
+pub(crate) enum X3dhInput {
+    /// Only bundles (or nothing for us by design).
+    Nothing,
+    /// A decrypted frame from a device, and how it was protected.
+    Frame(Device, Vec<u8>),
+}
+
+impl X3dhPath {
+    /// Creates the prekey store on first use and rotates it when due (54, 24 h).
+    pub(crate) fn maintain(&mut self, ctx: &mut Ctx<'_>) -> Result<(), PeerError> {
+        match &mut self.prekeys {
+            None => {
+                self.prekeys = Some(PrekeyStore::new(ctx.now, ctx.entropy));
+                self.bundle = None;
+            }
+            Some(store) => {
+                if store
+                    .rotate_if_due(ctx.now, ctx.entropy)
+                    .map_err(|_| PeerError::InvalidContact("prekey versions exhausted"))?
+                {
+                    self.bundle = None;
+                    self.next_publish = Some(ctx.now);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Our current bundle: this installation's prekey plus those of our enabled devices, signed
+    /// (cached until something changes).
+    fn own_bundle(&mut self, ctx: &Ctx<'_>, enabled: &BTreeSet<InstallationId>) -> Result<VerifiedBundle, PeerError> {
+        if let Some(bundle) = &self.bundle {
+            return Ok(bundle.clone());
+        }
+        let store = self.prekeys.as_ref().ok_or(PeerError::InvalidContact("prekeys not initialised"))?;
+        let mut prekeys: BTreeMap<InstallationId, SignedPrekey> =
+            self.own_prekeys.iter().filter(|(i, _)| enabled.contains(*i)).map(|(i, p)| (i.clone(), *p)).collect();
+        let limit = ctx.config.max_devices.saturating_sub(1);
+        while prekeys.len() > limit {
+            let Some(first) = prekeys.keys().next().cloned() else { break };
+            prekeys.remove(&first);
+        }
+        prekeys.insert(ctx.me.installation.clone(), store.current().signed_prekey());
+        let bundle = VerifiedBundle::sign(&ctx.me.identity, prekeys, ctx.now)
+            .map_err(|_| PeerError::InvalidContact("own bundle"))?;
+        self.bundle = Some(bundle.clone());
+        Ok(bundle)
+    }
+
+    /// Our bundle in wire form, freshly signed (for contact codes); `None` before the first start.
+    pub(crate) fn bundle_bytes(
+        &self,
+        identity: &crate::identity::IdentityKeyPair,
+        installation: &InstallationId,
+        now: Timestamp,
+    ) -> Option<Vec<u8>> {
+        use prost::Message as _;
+        let store = self.prekeys.as_ref()?;
+        let prekeys = BTreeMap::from([(installation.clone(), store.current().signed_prekey())]);
+        VerifiedBundle::sign(identity, prekeys, now).ok().map(|b| b.to_proto().encode_to_vec())
+    }
+
+    /// Marks our bundle for re-signing and republication (own devices changed).
+    pub(crate) fn invalidate_bundle(&mut self, now: Timestamp) {
+        self.bundle = None;
+        self.next_publish = Some(now);
+    }
+
+    /// Publishes our bundle on our partitioned topic when due.
+    pub(crate) fn publish_if_due(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        enabled: &BTreeSet<InstallationId>,
+    ) -> Result<(), PeerError> {
+        if self.next_publish.is_some_and(|t| t > ctx.now) {
+            return Ok(());
+        }
+        let bundle = self.own_bundle(ctx, enabled)?;
+        let mut envelope = Envelope::new(ctx.me.installation.clone());
+        envelope.bundles.push(bundle.to_proto());
+        let topic = partition_topic(ctx.me.identity.public());
+        ctx.publish(WakuMessage::noise(envelope.encode(), topic, ctx.now.as_nanos_i64(), false).unversioned());
+        self.next_publish = Some(ctx.now.saturating_add(BUNDLE_REPUBLISH));
+        Ok(())
+    }
+
+    /// When the next publication or rotation is due.
+    pub(crate) fn next_deadline(&self) -> Option<Timestamp> {
+        let rotation =
+            self.prekeys.as_ref().map(|p| p.current().created().saturating_add(crate::x3dh::ROTATION_INTERVAL));
+        [self.next_publish, rotation].into_iter().flatten().min()
+    }
+
+    /// Records a contact's bundle (from a contact code), verified against its identity.
+    pub(crate) fn learn_bundle_bytes(&mut self, identity: &IdentityKey, bytes: &[u8]) -> Result<(), PeerError> {
+        use prost::Message as _;
+        let wire =
+            crate::proto::Bundle::decode(bytes).map_err(|_| PeerError::InvalidContact("bundle is not a protobuf"))?;
+        let bundle = VerifiedBundle::verify_from(&wire, identity)
+            .map_err(|_| PeerError::InvalidContact("bundle does not verify"))?;
+        self.learn_bundle(bundle);
+        Ok(())
+    }
+
+    /// Keeps the newest bundle of an identity and supersedes sessions on older prekeys.
+    fn learn_bundle(&mut self, bundle: VerifiedBundle) {
+        let identity = *bundle.identity();
+        let contact = self.contacts.entry(identity).or_default();
+        for (installation, prekey) in bundle.prekeys() {
+            self.installations.insert(installation.clone(), identity);
+            let known = contact.versions.entry(installation.clone()).or_insert(prekey.version);
+            if prekey.version > *known {
+                *known = prekey.version;
+            }
+            if let Some(device) = contact.devices.get_mut(installation) {
+                for r in device.records.iter_mut().filter(|r| r.ours && r.prekey_version < prekey.version) {
+                    r.superseded = true;
+                }
+            }
+        }
+        let newer = contact.bundle.as_ref().is_none_or(|b| b.timestamp_ns() < bundle.timestamp_ns());
+        if newer {
+            contact.bundle = Some(bundle);
+        }
+    }
+
+    /// Installations of `contact` we can address (from its newest bundle and known sessions).
+    pub(crate) fn installations_of(&self, contact: &IdentityKey) -> Vec<InstallationId> {
+        let Some(state) = self.contacts.get(contact) else { return Vec::new() };
+        let mut all: BTreeSet<InstallationId> = state.devices.keys().cloned().collect();
+        if let Some(bundle) = &state.bundle {
+            all.extend(bundle.prekeys().keys().cloned());
+        }
+        all.into_iter().collect()
+    }
+
+    /// Topics this path listens on: the negotiated topic of every contact we share a session with.
+    pub(crate) fn topics(&self, ctx_identity: &crate::identity::IdentityKeyPair, out: &mut BTreeSet<String>) {
+        for (identity, state) in &self.contacts {
+            if !state.devices.is_empty()
+                && let Ok(secret) = NegotiatedSecret::new(ctx_identity, identity)
+            {
+                out.insert(secret.content_topic());
+            }
+        }
+    }
+
+    /// Encrypts `frame` for one installation of `contact` (starting a session from its bundle
+    /// if there is none), returning the entry for the envelope.
+    fn encrypt_for(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        contact: &IdentityKey,
+        installation: &InstallationId,
+        frame: &[u8],
+    ) -> Result<Payload, PeerError> {
+        let state = self.contacts.entry(*contact).or_default();
+        let device = state.devices.entry(installation.clone()).or_default();
+        let index = match device.active_index() {
+            Some(i) => i,
+            None => {
+                let bundle = state.bundle.as_ref().ok_or(PeerError::UnknownContact(*contact))?;
+                let prekey_version =
+                    bundle.prekey(installation).map(|p| p.version).ok_or(PeerError::UnknownContact(*contact))?;
+                let session = initiate(&ctx.me.identity, &ctx.me.installation, bundle, installation, ctx.entropy)
+                    .map_err(|_| PeerError::UnknownContact(*contact))?;
+                device.add(Record { session, ours: true, prekey_version, superseded: false });
+                device.active_index().ok_or(PeerError::UnknownContact(*contact))?
+            }
+        };
+        let record = &mut device.records[index];
+        let session = record.session.clone();
+        let (next, message) = session.encrypt(frame, ctx.entropy).map_err(|e| PeerError::Ratchet(e.reason))?;
+        record.session = next;
+        self.installations.insert(installation.clone(), *contact);
+        Ok(Payload::Ratchet(message))
+    }
+
+    /// Builds and publishes one envelope to `contact` with an entry per installation in `frames`.
+    /// Installations we cannot reach (no bundle entry) are skipped and returned.
+    pub(crate) fn send(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        contact: &IdentityKey,
+        frames: &[(InstallationId, Vec<u8>)],
+        enabled: &BTreeSet<InstallationId>,
+    ) -> Result<Vec<InstallationId>, PeerError> {
+        let mut envelope = Envelope::new(ctx.me.installation.clone());
+        envelope.bundles.push(self.own_bundle(ctx, enabled)?.to_proto());
+        let mut sent = Vec::new();
+        for (installation, frame) in frames {
+            match self.encrypt_for(ctx, contact, installation, frame) {
+                Ok(payload) => {
+                    envelope.payloads.insert(Recipient::Installation(installation.clone()), payload);
+                    sent.push(installation.clone());
+                }
+                Err(PeerError::UnknownContact(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if !sent.is_empty() {
+            let topic = self.topic_for(ctx, contact, &sent);
+            ctx.publish(WakuMessage::noise(envelope.encode(), topic, ctx.now.as_nanos_i64(), false).unversioned());
+        }
+        Ok(sent)
+    }
+
+    /// First contact without a bundle: a no-bundle message to any installation of `contact`.
+    pub(crate) fn send_without_bundle(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        contact: &IdentityKey,
+        frame: &[u8],
+        enabled: &BTreeSet<InstallationId>,
+    ) -> Result<(), PeerError> {
+        let sealed = NoBundleMessage::seal(&ctx.me.identity, &ctx.me.installation, contact, frame, ctx.entropy)
+            .map_err(|_| PeerError::InvalidContact("contact key unusable"))?;
+        let mut envelope = Envelope::new(ctx.me.installation.clone());
+        envelope.bundles.push(self.own_bundle(ctx, enabled)?.to_proto());
+        envelope.payloads.insert(Recipient::Any, Payload::NoBundle(sealed));
+        ctx.publish(
+            WakuMessage::noise(envelope.encode(), partition_topic(contact), ctx.now.as_nanos_i64(), false)
+                .unversioned(),
+        );
+        Ok(())
+    }
+
+    /// The negotiated topic once every targeted installation has shown it knows it, else the
+    /// contact's partitioned topic.
+    fn topic_for(&self, ctx: &Ctx<'_>, contact: &IdentityKey, targets: &[InstallationId]) -> String {
+        let agreed = self.contacts.get(contact).is_some_and(|c| targets.iter().all(|t| c.agreed.contains(t)));
+        match NegotiatedSecret::new(&ctx.me.identity, contact) {
+            Ok(secret) if agreed => secret.content_topic(),
+            _ => partition_topic(contact),
+        }
+    }
+
+    /// Handles an unversioned WakuMessage carrying a `ProtocolMessage`.
+    pub(crate) fn on_message(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        message: &WakuMessage,
+        enabled: &BTreeSet<InstallationId>,
+    ) -> Result<X3dhInput, PeerError> {
+        let envelope = Envelope::decode(&message.payload).map_err(|_| PeerError::NotForUs)?;
+        let me = *ctx.me.identity.public();
+        let mut own_bundle_changed = false;
+        for wire in &envelope.bundles {
+            let Ok(bundle) = VerifiedBundle::verify(wire) else { continue };
+            if *bundle.identity() == me {
+                own_bundle_changed |= self.learn_own_devices(ctx, &bundle, enabled);
+            } else {
+                self.learn_bundle(bundle);
+            }
+        }
+        if own_bundle_changed {
+            self.invalidate_bundle(ctx.now);
+        }
+        if envelope.sender == ctx.me.installation {
+            return Ok(X3dhInput::Nothing);
+        }
+        match envelope.payload_for(&ctx.me.installation) {
+            Some(Payload::Ratchet(encrypted)) => self.on_ratchet(ctx, &envelope.sender, encrypted),
+            Some(Payload::NoBundle(sealed)) => self.on_no_bundle(ctx, &envelope.sender, sealed),
+            None => {
+                self.on_not_addressed(ctx, &envelope, enabled)?;
+                Ok(X3dhInput::Nothing)
+            }
+        }
+    }
+
+    /// Prekeys of our own enabled devices found in a bundle of our identity.
+    fn learn_own_devices(
+        &mut self,
+        ctx: &Ctx<'_>,
+        bundle: &VerifiedBundle,
+        enabled: &BTreeSet<InstallationId>,
+    ) -> bool {
+        let mut changed = false;
+        for (installation, prekey) in bundle.prekeys() {
+            if installation == &ctx.me.installation || !enabled.contains(installation) {
+                continue;
+            }
+            let known = self.own_prekeys.get(installation);
+            if known.is_none_or(|k| k.version < prekey.version) {
+                self.own_prekeys.insert(installation.clone(), *prekey);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    fn on_ratchet(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        sender: &InstallationId,
+        message: &EncryptedMessage,
+    ) -> Result<X3dhInput, PeerError> {
+        let identity = match &message.initial {
+            Some(header) => header.identity,
+            None => *self.installations.get(sender).ok_or(PeerError::NotForUs)?,
+        };
+        if identity == *ctx.me.identity.public() {
+            return Err(PeerError::NotForUs);
+        }
+        let me = *ctx.me.identity.public();
+        let state = self.contacts.entry(identity).or_default();
+        let device = state.devices.entry(sender.clone()).or_default();
+        let existing = match &message.initial {
+            Some(header) => device.find(&header.session_id(&me)),
+            None => device
+                .records
+                .iter()
+                .position(|r| {
+                    r.session.bundle_id() == &message.bundle_id
+                        && r.session.knows_ratchet_key(&message.header.ratchet_key)
+                })
+                .or_else(|| device.records.iter().position(|r| r.session.bundle_id() == &message.bundle_id)),
+        };
+        let plaintext = match existing {
+            Some(i) => device.records[i].session.decrypt_in_place(message).map_err(PeerError::Ratchet)?,
+            None => {
+                let prekeys = self.prekeys.as_ref().ok_or(PeerError::NotForUs)?;
+                let (session, plaintext) =
+                    respond(&ctx.me.identity, &ctx.me.installation, prekeys, ctx.now, sender, message)
+                        .map_err(PeerError::X3dh)?;
+                let prekey_version = prekeys.version_of(session.bundle_id(), ctx.now).unwrap_or(0);
+                device.add(Record { session, ours: false, prekey_version, superseded: false });
+                ctx.actions.push(Action::Notice(Notice::SessionEstablished {
+                    identity,
+                    installation: sender.clone(),
+                    key_exchange: KeyExchange::X3dh,
+                }));
+                plaintext
+            }
+        };
+        state.agreed.insert(sender.clone());
+        self.installations.insert(sender.clone(), identity);
+        Ok(X3dhInput::Frame(Device { identity, installation: sender.clone() }, plaintext))
+    }
+
+    fn on_no_bundle(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        sender: &InstallationId,
+        sealed: &NoBundleMessage,
+    ) -> Result<X3dhInput, PeerError> {
+        if sealed.sender == *ctx.me.identity.public() {
+            return Err(PeerError::NotForUs);
+        }
+        let plaintext = sealed.open(&ctx.me.identity, sender).map_err(PeerError::X3dh)?;
+        self.installations.insert(sender.clone(), sealed.sender);
+        self.contacts.entry(sealed.sender).or_default();
+        Ok(X3dhInput::Frame(Device { identity: sealed.sender, installation: sender.clone() }, plaintext))
+    }
+
+    /// 54 "Partitioned devices": entries for other installations of ours but none for this one.
+    fn on_not_addressed(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        envelope: &Envelope,
+        enabled: &BTreeSet<InstallationId>,
+    ) -> Result<(), PeerError> {
+        let Some(sender) = envelope.bundles.iter().find_map(|b| VerifiedBundle::verify(b).ok()).map(|b| *b.identity())
+        else {
+            return Ok(());
+        };
+        if envelope.payloads.is_empty() || sender == *ctx.me.identity.public() {
+            return Ok(());
+        }
+        if self.adverts.get(&sender).is_some_and(|t| ctx.now.saturating_since(*t) < ADVERT_INTERVAL) {
+            return Ok(());
+        }
+        self.adverts.insert(sender, ctx.now);
+        self.send_without_bundle(ctx, &sender, &[], enabled)
+    }
+
+    /// Number of sessions held (all contacts and installations), for bound checks.
+    pub(crate) fn session_count(&self) -> usize {
+        self.contacts.values().flat_map(|c| c.devices.values()).map(|d| d.records.len()).sum()
+    }
+}
+
+impl WakuMessage {
+    /// The same message without a payload version (X3DH `ProtocolMessage`s are version 0).
+    pub(crate) fn unversioned(mut self) -> Self {
+        self.version = None;
+        self.ephemeral = None;
+        self
+    }
+}
