@@ -54,19 +54,19 @@ struct Model {
     sent: usize,
 }
 
-fn config() -> PeerConfig {
-    PeerConfig { preferred_key_exchange: KeyExchange::Noise, ..PeerConfig::default() }
+fn config_for(kx: KeyExchange) -> PeerConfig {
+    PeerConfig { preferred_key_exchange: kx, ..PeerConfig::default() }
 }
 
 /// Pairs a new device of `account` with its first device over a lossless exchange (the QR is
 /// out of band; the pairing messages themselves are not what this test stresses).
-fn add_device(w: &mut World, m: &mut Model, account: usize) {
+fn add_device(w: &mut World, m: &mut Model, account: usize, kx: KeyExchange) {
     if m.accounts[account].len() >= 2 {
         return;
     }
     let first = m.accounts[account][0];
     let saved = std::mem::take(&mut w.inflight);
-    let new = w.add(account as u8 + 1, 100 + account as u64, config());
+    let new = w.add(account as u8 + 1, 100 + account as u64, config_for(kx));
     let now = w.now;
     let node = &mut w.nodes[first];
     let Ok(actions) = node.peer.handle(now, Event::StartPairing, &mut node.entropy) else { return };
@@ -88,10 +88,18 @@ fn add_device(w: &mut World, m: &mut Model, account: usize) {
     m.accounts[account].push(new);
 }
 
-fn run(ops: Vec<Op>) {
+/// Runs `ops` with both accounts preferring `kx` (`mixed`: one prefers each; they converge).
+fn run(ops: Vec<Op>, kx: KeyExchange, mixed: bool) {
     let mut w = World::new();
-    let a = w.add(1, 10, config());
-    let b = w.add(2, 20, config());
+    let other = if mixed { KeyExchange::Noise } else { kx };
+    let a = w.add(1, 10, config_for(kx));
+    let b = w.add(2, 20, config_for(other));
+    if kx == KeyExchange::X3dh {
+        // The contact exchange of 55: each side scanned the other's contact code.
+        let (ca, cb) = (w.contact_code_card(a), w.contact_code_card(b));
+        w.event(a, Event::AddContact(cb)).unwrap();
+        w.event(b, Event::AddContact(ca)).unwrap();
+    }
     let mut m = Model { accounts: [vec![a], vec![b]], expected: BTreeMap::new(), sent: 0 };
     for op in ops {
         match op {
@@ -127,7 +135,7 @@ fn run(ops: Vec<Op>) {
                 let produced = std::mem::replace(&mut w.inflight, saved);
                 w.inflight.extend(produced);
             }
-            Op::AddDevice(account) => add_device(&mut w, &mut m, account),
+            Op::AddDevice(account) => add_device(&mut w, &mut m, account, kx),
             _ => {}
         }
     }
@@ -156,15 +164,19 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn every_message_reaches_every_intended_device_exactly_once(ops in proptest::collection::vec(op(), 0..60)) {
-        run(ops);
+    fn every_message_reaches_every_intended_device_exactly_once(
+        ops in proptest::collection::vec(op(), 0..60),
+        kx in proptest::sample::select(vec![KeyExchange::Noise, KeyExchange::X3dh]),
+        mixed in any::<bool>(),
+    ) {
+        run(ops, kx, mixed);
     }
 }
 
 #[test]
 fn a_hand_picked_hard_schedule() {
     use Op::*;
-    run(vec![
+    let ops = vec![
         Send { from: 0, device: 0 },
         Drop(0),
         Send { from: 1, device: 0 },
@@ -176,20 +188,49 @@ fn a_hand_picked_hard_schedule() {
         Wait(30),
         Deliver(0),
         Restart(1),
-    ]);
+    ];
+    for (kx, mixed) in [(KeyExchange::Noise, false), (KeyExchange::X3dh, false), (KeyExchange::X3dh, true)] {
+        run(ops.clone(), kx, mixed);
+    }
 }
 
 #[test]
 fn regression_message_sent_from_a_second_device_before_the_recipient_pairs() {
     use Op::*;
-    run(vec![
+    run(
+        vec![
+            AddDevice(0),
+            Send { from: 0, device: 1 },
+            AddDevice(1),
+            Deliver(477695662921975),
+            Drop(10919850339637835782),
+            Deliver(1011077402853712),
+            Deliver(7068083256677967229),
+            Deliver(15858825603322009107),
+        ],
+        KeyExchange::Noise,
+        false,
+    );
+}
+
+#[test]
+fn regression_x3dh_own_device_added_before_first_contact() {
+    use Op::*;
+    let ops = vec![
         AddDevice(0),
+        Send { from: 0, device: 0 },
+        Drop(27541),
+        Send { from: 0, device: 0 },
+        Deliver(12591561321662654817),
+        Deliver(661017111262841627),
         Send { from: 0, device: 1 },
-        AddDevice(1),
-        Deliver(477695662921975),
-        Drop(10919850339637835782),
-        Deliver(1011077402853712),
-        Deliver(7068083256677967229),
-        Deliver(15858825603322009107),
-    ]);
+        Deliver(14933332602367579382),
+        Wait(63),
+        Deliver(9234976793447124729),
+        Drop(12365293883354017155),
+        Wait(101),
+        Wait(106),
+        Send { from: 1, device: 1 },
+    ];
+    run(ops, KeyExchange::X3dh, false);
 }

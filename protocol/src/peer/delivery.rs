@@ -135,6 +135,11 @@ impl Outbox {
         entry.open = true;
     }
 
+    /// Devices a message was ever addressed to (pending or acknowledged).
+    pub fn device_count(&self, id: &MessageId) -> usize {
+        self.messages.get(id).map_or(0, |m| m.targets.len() + m.acked.len())
+    }
+
     /// Stops accepting new targets; returns true if no device ever acknowledged the message.
     pub fn close_open(&mut self, id: &MessageId) -> bool {
         let Some(message) = self.messages.get_mut(id) else { return false };

@@ -288,7 +288,7 @@ impl Peer {
             }
             Event::Timer => self.on_timer(now, entropy, actions),
             Event::AddContact(card) => self.add_contact(card),
-            Event::RemoveOwnDevice(installation) => self.remove_own_device(&installation),
+            Event::RemoveOwnDevice(installation) => self.remove_own_device(now, &installation),
             Event::StartPairing => self.start_pairing(now, entropy, actions),
             Event::ScanPairingQr { qr, nametag } => self.scan_pairing_qr(now, &qr, nametag, entropy, actions),
             Event::ConfirmPairing { accept } => self.pairing_input(now, FlowInput::Confirm(accept), entropy, actions),

@@ -148,15 +148,19 @@ impl Peer {
         // Answer once on the promoted session, in case our own hello was lost.
         noise.send(&mut ctx, &device, &hello)?;
         self.state.devices.own.insert(installation.clone(), OwnDevice { paired_at: now, enabled: true });
+        // 54: the bundle now lists the new device; republish it so our devices learn each
+        // other's prekeys, and push it to contacts.
+        self.state.x3dh.invalidate_bundle(now);
         actions.push(Action::Notice(Notice::OwnDevicePaired(installation)));
         Ok(())
     }
 
-    pub(super) fn remove_own_device(&mut self, installation: &InstallationId) -> Result<(), PeerError> {
+    pub(super) fn remove_own_device(&mut self, now: Timestamp, installation: &InstallationId) -> Result<(), PeerError> {
         let device = self.state.devices.own.get_mut(installation).ok_or(PeerError::NoPairing)?;
         device.enabled = false;
         let device = Device { identity: *self.identity(), installation: installation.clone() };
         self.state.noise.forget_device(&device);
+        self.state.x3dh.invalidate_bundle(now);
         Ok(())
     }
 }

@@ -78,7 +78,18 @@ impl Peer {
     ) -> Result<(), PeerError> {
         let (mut ctx, x3dh, enabled) = Self::ctx_x3dh(&mut self.state, now, entropy, actions);
         let input = x3dh.on_message(&mut ctx, message, &enabled)?;
-        let X3dhInput::Frame(device, plaintext) = input else { return Ok(()) };
+        let (device, plaintext, learned) = match input {
+            X3dhInput::Frame(device, plaintext, learned) => (device, plaintext, learned),
+            X3dhInput::Nothing(learned) => {
+                for identity in learned {
+                    self.adopt_installations(now, &identity, entropy, actions)?;
+                }
+                return Ok(());
+            }
+        };
+        for identity in learned.iter().filter(|i| **i != device.identity) {
+            self.adopt_installations(now, identity, entropy, actions)?;
+        }
         let contact = self
             .state
             .contacts
@@ -87,6 +98,7 @@ impl Peer {
         contact.heard_via(KeyExchange::X3dh);
         contact.saw_device(&device.installation, now);
         self.adopt_devices(now, &device, entropy, actions)?;
+        self.adopt_installations(now, &device.identity, entropy, actions)?;
         if plaintext.is_empty() {
             // A bundle advert (54 "Partitioned devices"): the bundle was learned above.
             return Ok(());
@@ -94,8 +106,26 @@ impl Peer {
         self.on_frame(now, &device, &plaintext, entropy, actions)
     }
 
+    /// Installations of `identity` learned from its bundle join its open messages, up to the
+    /// fan-out bound.
+    fn adopt_installations(
+        &mut self,
+        now: Timestamp,
+        identity: &crate::identity::IdentityKey,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        if self.state.contacts.get(identity).and_then(|c| c.chosen) != Some(KeyExchange::X3dh) {
+            return Ok(());
+        }
+        for device in self.x3dh_targets(identity) {
+            self.adopt_devices(now, &device, entropy, actions)?;
+        }
+        Ok(())
+    }
+
     /// A device of a contact became reachable: it joins the messages still open to new devices
-    /// of that contact, and what waited for it is sent.
+    /// of that contact (up to the fan-out bound), and what waited for it is sent.
     fn adopt_devices(
         &mut self,
         now: Timestamp,
@@ -103,8 +133,9 @@ impl Peer {
         entropy: &mut dyn Entropy,
         actions: &mut Vec<Action>,
     ) -> Result<(), PeerError> {
+        let bound = self.state.config.max_devices;
         for (id, (identity, until)) in &self.state.open {
-            if *identity == device.identity && *until >= now {
+            if *identity == device.identity && *until >= now && self.state.outbox.device_count(id) < bound {
                 self.state.outbox.add_target(id, device.clone());
             }
         }

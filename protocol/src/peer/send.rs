@@ -46,7 +46,7 @@ impl Peer {
 
     /// The installations of `to` a message fans out to: at most `max_devices`, most recently
     /// active first (54 "Sending messages to a paired group").
-    fn x3dh_targets(&self, to: &IdentityKey) -> Vec<Device> {
+    pub(super) fn x3dh_targets(&self, to: &IdentityKey) -> Vec<Device> {
         let mut installations = self.state.x3dh.installations_of(to);
         if let Some(contact) = self.state.contacts.get(to) {
             let rank = |i: &crate::identity::InstallationId| contact.devices.get(i).map(|d| d.last_activity);
@@ -75,6 +75,9 @@ impl Peer {
             return x3dh.send_without_bundle(&mut ctx, to, &bytes, &enabled);
         }
         self.state.outbox.enqueue(frame, targets.iter().cloned());
+        // Devices of the contact learned during the delivery window (a bundle pushed after a
+        // pairing) still get the message, up to the fan-out bound.
+        self.open_for_new_devices(now, to, frame);
         let frames: Vec<_> = targets.iter().map(|d| (d.installation.clone(), bytes.clone())).collect();
         let (mut ctx, x3dh, enabled) = Self::ctx_x3dh(&mut self.state, now, entropy, actions);
         let sent = x3dh.send(&mut ctx, to, &frames, &enabled)?;

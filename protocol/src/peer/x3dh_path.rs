@@ -114,14 +114,17 @@ pub(crate) struct X3dhPath {
     /// Sender installation → identity, for messages without an X3DH header.
     installations: BTreeMap<InstallationId, IdentityKey>,
     adverts: BTreeMap<IdentityKey, Timestamp>,
+    /// Our bundle changed because our devices did: push it to every contact (54 "The bundle
+    /// MUST be propagated to contacts").
+    push_to_contacts: bool,
 }
 
 /// What an X3DH message turned out to be.
 pub(crate) enum X3dhInput {
-    /// Only bundles (or nothing for us by design).
-    Nothing,
-    /// A decrypted frame from a device, and how it was protected.
-    Frame(Device, Vec<u8>),
+    /// Only bundles (or nothing for us by design); the identities whose bundles were learned.
+    Nothing(Vec<IdentityKey>),
+    /// A decrypted frame from a device, and the identities whose bundles were learned.
+    Frame(Device, Vec<u8>, Vec<IdentityKey>),
 }
 
 impl X3dhPath {
@@ -179,10 +182,12 @@ impl X3dhPath {
         VerifiedBundle::sign(identity, prekeys, now).ok().map(|b| b.to_proto().encode_to_vec())
     }
 
-    /// Marks our bundle for re-signing and republication (own devices changed).
+    /// Marks our bundle for re-signing and republication, and for a push to every contact (our
+    /// devices changed).
     pub(crate) fn invalidate_bundle(&mut self, now: Timestamp) {
         self.bundle = None;
         self.next_publish = Some(now);
+        self.push_to_contacts = true;
     }
 
     /// Publishes our bundle on our partitioned topic when due.
@@ -199,6 +204,15 @@ impl X3dhPath {
         envelope.bundles.push(bundle.to_proto());
         let topic = partition_topic(ctx.me.identity.public());
         ctx.publish(WakuMessage::noise(envelope.encode(), topic, ctx.now.as_nanos_i64(), false).unversioned());
+        if std::mem::take(&mut self.push_to_contacts) {
+            let contacts: Vec<IdentityKey> =
+                self.contacts.iter().filter(|(_, c)| !c.devices.is_empty()).map(|(i, _)| *i).collect();
+            for contact in contacts {
+                let targets = self.installations_of(&contact);
+                let topic = self.topic_for(ctx, &contact, &targets);
+                ctx.publish(WakuMessage::noise(envelope.encode(), topic, ctx.now.as_nanos_i64(), false).unversioned());
+            }
+        }
         self.next_publish = Some(ctx.now.saturating_add(BUNDLE_REPUBLISH));
         Ok(())
     }
@@ -364,11 +378,13 @@ impl X3dhPath {
         let envelope = Envelope::decode(&message.payload).map_err(|_| PeerError::NotForUs)?;
         let me = *ctx.me.identity.public();
         let mut own_bundle_changed = false;
+        let mut learned = Vec::new();
         for wire in &envelope.bundles {
             let Ok(bundle) = VerifiedBundle::verify(wire) else { continue };
             if *bundle.identity() == me {
                 own_bundle_changed |= self.learn_own_devices(ctx, &bundle, enabled);
             } else {
+                learned.push(*bundle.identity());
                 self.learn_bundle(bundle);
             }
         }
@@ -376,14 +392,20 @@ impl X3dhPath {
             self.invalidate_bundle(ctx.now);
         }
         if envelope.sender == ctx.me.installation {
-            return Ok(X3dhInput::Nothing);
+            return Ok(X3dhInput::Nothing(learned));
         }
         match envelope.payload_for(&ctx.me.installation) {
-            Some(Payload::Ratchet(encrypted)) => self.on_ratchet(ctx, &envelope.sender, encrypted),
-            Some(Payload::NoBundle(sealed)) => self.on_no_bundle(ctx, &envelope.sender, sealed),
+            Some(Payload::Ratchet(encrypted)) => {
+                let (device, plaintext) = self.on_ratchet(ctx, &envelope.sender, encrypted)?;
+                Ok(X3dhInput::Frame(device, plaintext, learned))
+            }
+            Some(Payload::NoBundle(sealed)) => {
+                let (device, plaintext) = self.on_no_bundle(ctx, &envelope.sender, sealed)?;
+                Ok(X3dhInput::Frame(device, plaintext, learned))
+            }
             None => {
                 self.on_not_addressed(ctx, &envelope, enabled)?;
-                Ok(X3dhInput::Nothing)
+                Ok(X3dhInput::Nothing(learned))
             }
         }
     }
@@ -414,7 +436,7 @@ impl X3dhPath {
         ctx: &mut Ctx<'_>,
         sender: &InstallationId,
         message: &EncryptedMessage,
-    ) -> Result<X3dhInput, PeerError> {
+    ) -> Result<(Device, Vec<u8>), PeerError> {
         let identity = match &message.initial {
             Some(header) => header.identity,
             None => *self.installations.get(sender).ok_or(PeerError::NotForUs)?,
@@ -455,7 +477,7 @@ impl X3dhPath {
         };
         state.agreed.insert(sender.clone());
         self.installations.insert(sender.clone(), identity);
-        Ok(X3dhInput::Frame(Device { identity, installation: sender.clone() }, plaintext))
+        Ok((Device { identity, installation: sender.clone() }, plaintext))
     }
 
     fn on_no_bundle(
@@ -463,14 +485,14 @@ impl X3dhPath {
         ctx: &mut Ctx<'_>,
         sender: &InstallationId,
         sealed: &NoBundleMessage,
-    ) -> Result<X3dhInput, PeerError> {
+    ) -> Result<(Device, Vec<u8>), PeerError> {
         if sealed.sender == *ctx.me.identity.public() {
             return Err(PeerError::NotForUs);
         }
         let plaintext = sealed.open(&ctx.me.identity, sender).map_err(PeerError::X3dh)?;
         self.installations.insert(sender.clone(), sealed.sender);
         self.contacts.entry(sealed.sender).or_default();
-        Ok(X3dhInput::Frame(Device { identity: sealed.sender, installation: sender.clone() }, plaintext))
+        Ok((Device { identity: sealed.sender, installation: sender.clone() }, plaintext))
     }
 
     /// 54 "Partitioned devices": entries for other installations of ours but none for this one.
