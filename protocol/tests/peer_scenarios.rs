@@ -219,3 +219,42 @@ fn per_message_topic_rotation_delivers_everything() {
     let topics: std::collections::BTreeSet<String> = w.store.iter().map(|m| m.content_topic.clone()).collect();
     assert!(topics.len() > 12, "messages went out on many topics: {}", topics.len());
 }
+
+#[test]
+fn n11m_shares_one_session_per_contact_pair_and_relays_through_its_writer() {
+    let config = PeerConfig { noise_multi_device: status_1to1::peer::NoiseMultiDevice::N11m, ..noise_config() };
+    let mut w = World::new();
+    let alice_phone = w.add(1, 10, config.clone());
+    let alice_laptop = w.add(1, 11, config.clone());
+    let bob_phone = w.add(2, 20, config.clone());
+    let bob_laptop = w.add(2, 21, config);
+    pair(&mut w, alice_phone, alice_laptop);
+    pair(&mut w, bob_phone, bob_laptop);
+    let (alice, bob) = (*w.nodes[alice_phone].peer.identity(), *w.nodes[bob_phone].peer.identity());
+    w.event(alice_phone, Event::SendText { to: bob, body: b"hello bob".to_vec() }).unwrap();
+    w.settle(Duration::from_secs(300));
+    // One session with Bob's account: both of his devices read it.
+    assert_eq!(w.texts(bob_phone), vec!["hello bob"]);
+    assert_eq!(w.texts(bob_laptop), vec!["hello bob"]);
+    // Whichever Bob device is not the session's writer replies through the writer.
+    for device in [bob_phone, bob_laptop] {
+        w.event(device, Event::SendText { to: alice, body: format!("reply from node {device}").into_bytes() }).unwrap();
+        w.settle(Duration::from_secs(300));
+    }
+    let incoming = |w: &World, i: usize| -> Vec<String> {
+        w.nodes[i]
+            .delivered
+            .iter()
+            .filter(|d| d.direction == status_1to1::peer::Direction::Incoming)
+            .map(|d| String::from_utf8_lossy(&d.body).to_string())
+            .collect()
+    };
+    for device in [alice_phone, alice_laptop] {
+        let mut got = incoming(&w, device);
+        got.sort();
+        assert_eq!(got, vec![format!("reply from node {bob_phone}"), format!("reply from node {bob_laptop}")], "node {device}");
+    }
+    // N11M keeps one writable session per contact pair on each side.
+    let writable: usize = [bob_phone, bob_laptop].iter().map(|&i| w.nodes[i].peer.bounds().noise_sessions).sum();
+    assert!(writable >= 2, "sync sessions and the shared session exist");
+}

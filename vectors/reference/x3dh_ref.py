@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent reference implementation of the X3DH / Double Ratchet profile ("Suite D").
 
-Written from docs/profile-x3dh.md alone (section numbers below refer to it), without calling or
+Written from docs/profile.md §5 alone (a section number N below means §5.N there), without calling or
 reading the Rust code. It uses the `cryptography` package for X25519, Ed25519, HKDF and
 AES-256-GCM, and implements itself what that package lacks: the Ed25519 point checks and the
 Ed25519 -> X25519 birational map, Keccak-256, and protobuf encoding.

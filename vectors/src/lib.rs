@@ -3,7 +3,7 @@
 //! `verify_path` accepts a vector file or a directory; each document names its schema, and the
 //! matching verifier recomputes every value from the document's inputs alone, through the public
 //! API of the `status-1to1` crate. Schemas are described in `docs/vectors.md` (and, for the X3DH
-//! schemas `x3dh/*/v1`, in `docs/vectors-x3dh.md`).
+//! schemas `x3dh/*/v1`, in `docs/vectors.md`).
 
 pub mod json;
 pub mod noise;

@@ -1,5 +1,5 @@
 //! Runs the independent Python reference (`vectors/reference/x3dh_ref.py check`) over
-//! `vectors/x3dh/`: it recomputes every value from `docs/profile-x3dh.md` without our Rust code.
+//! `vectors/x3dh/`: it recomputes every value from `docs/profile.md` §5 without our Rust code.
 //!
 //! Skipped, with a message, when `python3` or its `cryptography` package is missing, except when
 //! the `CI` environment variable is set: CI installs `vectors/reference/requirements.txt` and must

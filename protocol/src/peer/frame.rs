@@ -36,7 +36,7 @@ struct FrameProto {
     id: Vec<u8>,
     #[prost(uint64, tag = "2")]
     sent_at_ms: u64,
-    #[prost(oneof = "BodyProto", tags = "3, 4, 5, 6, 7, 8")]
+    #[prost(oneof = "BodyProto", tags = "3, 4, 5, 6, 7, 8, 9")]
     body: Option<BodyProto>,
 }
 
@@ -54,6 +54,8 @@ enum BodyProto {
     StateSync(Vec<u8>),
     #[prost(message, tag = "8")]
     DeviceHello(DeviceHelloProto),
+    #[prost(message, tag = "9")]
+    Relay(SentSyncProto),
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -96,6 +98,13 @@ pub enum FrameBody {
     Terminate([u8; 32]),
     /// Session material for our own devices (N11M): an encoded session snapshot.
     StateSync(Vec<u8>),
+    /// N11M: asks the device of ours that writes the shared session with `to` to send `body`.
+    Relay {
+        /// The contact.
+        to: IdentityKey,
+        /// The message body.
+        body: Vec<u8>,
+    },
     /// Sent over a freshly paired channel: which account and installation this device is.
     DeviceHello {
         /// The account identity (must be ours for the pairing to count).
@@ -154,6 +163,9 @@ impl Frame {
             }
             FrameBody::Terminate(token) => BodyProto::Terminate(token.to_vec()),
             FrameBody::StateSync(bytes) => BodyProto::StateSync(bytes.clone()),
+            FrameBody::Relay { to, body } => {
+                BodyProto::Relay(SentSyncProto { to: to.as_bytes().to_vec(), body: body.clone() })
+            }
             FrameBody::DeviceHello { identity, installation } => BodyProto::DeviceHello(DeviceHelloProto {
                 identity: identity.as_bytes().to_vec(),
                 installation_id: installation.as_str().to_owned(),
@@ -183,6 +195,11 @@ impl Frame {
             },
             BodyProto::Terminate(t) => FrameBody::Terminate(t.as_slice().try_into().map_err(|_| FrameError::BadToken)?),
             BodyProto::StateSync(bytes) => FrameBody::StateSync(bytes),
+            BodyProto::Relay(s) if s.body.len() > MAX_BODY_LEN => return Err(FrameError::TooLarge(s.body.len())),
+            BodyProto::Relay(s) => FrameBody::Relay {
+                to: IdentityKey::from_slice(&s.to).map_err(|_| FrameError::BadIdentity)?,
+                body: s.body,
+            },
             BodyProto::DeviceHello(h) => FrameBody::DeviceHello {
                 identity: IdentityKey::from_slice(&h.identity).map_err(|_| FrameError::BadIdentity)?,
                 installation: crate::identity::InstallationId::parse(&h.installation_id)
@@ -212,6 +229,7 @@ mod tests {
             FrameBody::SentSync { to: who, body: b"copy".to_vec() },
             FrameBody::Terminate([3; 32]),
             FrameBody::StateSync(vec![4; 10]),
+            FrameBody::Relay { to: who, body: b"via the writer".to_vec() },
             FrameBody::DeviceHello {
                 identity: who,
                 installation: crate::identity::InstallationId::generate(&mut crate::SeededEntropy::from_u64(1)),

@@ -34,6 +34,7 @@ pub use devices::OwnDevice;
 pub use error::PeerError;
 pub use event::{Event, Origin, RequestId};
 pub use frame::{Frame, FrameBody, MessageId};
+pub use noise_path::NoiseMultiDevice;
 pub use snapshot::{Snapshot, SnapshotError};
 
 use delivery::{AckQueue, Dedup, Outbox, OutboxEvent};
@@ -59,6 +60,8 @@ pub struct PeerConfig {
     pub preferred_key_exchange: KeyExchange,
     /// How Noise session topics evolve (37: fixed, or a new topic per message).
     pub noise_topics: TopicPolicy,
+    /// Which 37 multi-device mechanism the Noise path uses.
+    pub noise_multi_device: NoiseMultiDevice,
     /// Devices a message fans out to, per identity (54: n = 3).
     pub max_devices: usize,
     /// Retries, acknowledgements and duplicate suppression.
@@ -79,6 +82,7 @@ impl Default for PeerConfig {
             app_version: "1".into(),
             preferred_key_exchange: KeyExchange::Noise,
             noise_topics: TopicPolicy::Fixed,
+            noise_multi_device: NoiseMultiDevice::Nm,
             max_devices: 3,
             delivery: DeliveryConfig::default(),
             handshake_timeout: Duration::from_secs(3600),

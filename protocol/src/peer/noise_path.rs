@@ -130,6 +130,10 @@ pub(crate) struct NoisePath {
     unconfirmed: BTreeMap<Device, WakuMessage>,
     /// Channels from a completed pairing whose device has not said who it is yet.
     pending_own: Vec<PendingOwn>,
+    /// N11M: read-only copies of sessions that one of our devices (the writer) holds with a
+    /// contact device. We decrypt on them; only the writer ever encrypts, so no key and nonce is
+    /// used twice.
+    mirrors: BTreeMap<(Device, InstallationId), NoiseSession>,
     /// When we last ran our own handshake to each contact: every device of the contact answers
     /// it, which is how we learn all of them (a device that only answered someone else's
     /// handshake would otherwise stay unknown to us).
@@ -149,6 +153,25 @@ struct PendingOwn {
     next_hello: Timestamp,
 }
 
+/// What a writer sends its other devices about a shared session (N11M).
+#[derive(Serialize, Deserialize)]
+struct MirrorSync {
+    device: Device,
+    session: NoiseSession,
+}
+
+/// Which multi-device mechanism of 37 the Noise path uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum NoiseMultiDevice {
+    /// A session per device pair; sync sessions between our own devices (37 "NM").
+    #[default]
+    Nm,
+    /// One session per contact pair shared with our own devices (37 "N11M"): the device that
+    /// established it is its only writer, the others hold read-only mirrors and relay their
+    /// sends through the writer.
+    N11m,
+}
+
 /// Pending paired channels kept at most (oldest dropped).
 const MAX_PENDING_OWN: usize = 4;
 
@@ -160,6 +183,8 @@ pub(crate) enum NoiseInput {
     Established(Device),
     /// A decrypted frame from a device.
     Frame(Device, Vec<u8>),
+    /// N11M: a decrypted frame on a mirrored session (device, writer of ours).
+    MirrorFrame(Device, Vec<u8>),
     /// A decrypted frame on a freshly paired channel (number `usize`), which must be a hello.
     PendingOwnFrame(usize, Vec<u8>),
     /// A public termination of one of our sessions.
@@ -271,6 +296,32 @@ impl NoisePath {
         for pending in &self.pending_own {
             out.extend(pending.session.inbound_topics().into_iter().map(|t| t.as_str().to_owned()));
         }
+        for mirror in self.mirrors.values() {
+            out.extend(mirror.inbound_topics().into_iter().map(|t| t.as_str().to_owned()));
+        }
+    }
+
+    /// N11M: the active session with `device`, encoded for our own devices.
+    pub(crate) fn export_session(&self, device: &Device) -> Option<Vec<u8>> {
+        let session = self.sessions.get(device)?.active()?;
+        postcard::to_allocvec(&MirrorSync { device: device.clone(), session: session.clone() }).ok()
+    }
+
+    /// N11M: stores a session a device of ours (`writer`) holds, as a read-only mirror.
+    pub(crate) fn add_mirror(&mut self, writer: &InstallationId, bytes: &[u8]) -> Result<Device, PeerError> {
+        let sync: MirrorSync = postcard::from_bytes(bytes).map_err(|_| PeerError::NotForUs)?;
+        let device = sync.device.clone();
+        self.mirrors.insert((sync.device, writer.clone()), sync.session);
+        Ok(device)
+    }
+
+    /// N11M: a device of ours that holds a session with a device of `contact`, if any.
+    pub(crate) fn mirror_writer_for(&self, contact: &IdentityKey) -> Option<InstallationId> {
+        self.mirrors
+            .iter()
+            .filter(|((d, _), s)| &d.identity == contact && s.state() == SessionState::Active)
+            .map(|((_, writer), _)| writer.clone())
+            .next()
     }
 
     /// Adopts a freshly paired channel and sends our hello on it.
@@ -411,7 +462,9 @@ impl NoisePath {
         let payload = hs.read_message(second, &outbound.reply_nametag)?;
         let hello = HelloProto::decode(payload.as_slice()).map_err(|_| PeerError::NotForUs)?;
         let installation = InstallationId::parse(&hello.installation_id).map_err(|_| PeerError::NotForUs)?;
-        if outbound.answered_by.contains(&installation) {
+        let n11m = ctx.config.noise_multi_device == NoiseMultiDevice::N11m;
+        if outbound.answered_by.contains(&installation) || (n11m && !outbound.answered_by.is_empty()) {
+            // N11M: the contact's devices share one session; the first answer wins.
             return Ok(NoiseInput::HandshakeStep);
         }
         let mine = HelloProto {
@@ -489,6 +542,13 @@ impl NoisePath {
                 && let Ok((plaintext, _)) = pending.session.receive(message, ctx.now)
             {
                 return Ok(NoiseInput::PendingOwnFrame(i, plaintext));
+            }
+        }
+        for ((device, _), mirror) in &mut self.mirrors {
+            if mirror.owns_topic(&message.content_topic)
+                && let Ok((plaintext, _)) = mirror.receive(message, ctx.now)
+            {
+                return Ok(NoiseInput::MirrorFrame(device.clone(), plaintext));
             }
         }
         for (device, sessions) in &mut self.sessions {
@@ -649,7 +709,7 @@ impl NoisePath {
 
     /// Number of sessions (all devices, archived included): a bound the simulator checks.
     pub(crate) fn session_count(&self) -> usize {
-        self.sessions.values().map(|s| s.sessions.len()).sum()
+        self.sessions.values().map(|s| s.sessions.len()).sum::<usize>() + self.mirrors.len()
     }
 
     /// Number of handshakes in flight.

@@ -61,6 +61,7 @@ impl Peer {
             NoiseInput::HandshakeStep => Ok(()),
             NoiseInput::Established(device) => self.on_established(now, device, entropy, actions),
             NoiseInput::Frame(device, plaintext) => self.on_frame(now, &device, &plaintext, entropy, actions),
+            NoiseInput::MirrorFrame(device, plaintext) => self.on_mirror_frame(now, &device, &plaintext, actions),
             NoiseInput::Terminated(device) => {
                 actions.push(Action::Notice(Notice::SessionStale { identity: device.identity }));
                 Ok(())
@@ -162,8 +163,26 @@ impl Peer {
                 .or_insert_with(|| Contact::from_first_message(device.identity, KeyExchange::Noise));
             contact.heard_via(KeyExchange::Noise);
             contact.saw_device(&device.installation, now);
+            if self.state.config.noise_multi_device == super::NoiseMultiDevice::N11m {
+                self.share_session(now, &device, entropy, actions)?;
+            }
         }
         self.adopt_devices(now, &device, entropy, actions)
+    }
+
+    /// N11M: hands the session with `device` to our enabled devices, as read-only mirrors.
+    fn share_session(
+        &mut self,
+        now: Timestamp,
+        device: &Device,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let Some(bytes) = self.state.noise.export_session(device) else { return Ok(()) };
+        let mut id = [0u8; super::frame::MESSAGE_ID_LEN];
+        entropy.fill(&mut id);
+        let sync = Frame { id: super::MessageId(id), sent_at_ms: now.as_millis(), body: FrameBody::StateSync(bytes) };
+        self.send_to_own_devices(now, &sync, entropy, actions)
     }
 
     /// A decrypted frame from `device`.
@@ -201,21 +220,7 @@ impl Peer {
                 }
                 return Ok(());
             }
-            FrameBody::Text(body) => {
-                if self.state.dedup.first_time(&device.identity, &frame.id, now, &config) {
-                    actions.push(Action::Deliver(Delivery {
-                        id: frame.id,
-                        from: device.identity,
-                        from_installation: device.installation.clone(),
-                        chat: device.identity,
-                        direction: Direction::Incoming,
-                        body,
-                        sent_at: Timestamp::from_millis(frame.sent_at_ms),
-                    }));
-                } else {
-                    actions.push(Action::Notice(Notice::DuplicateSuppressed(frame.id)));
-                }
-            }
+            FrameBody::Text(body) => self.deliver_text(now, device, frame.id, frame.sent_at_ms, body, actions),
             FrameBody::SentSync { to, body } if device.identity == *self.identity() => {
                 if self.state.dedup.first_time(&device.identity, &frame.id, now, &config) {
                     actions.push(Action::Deliver(Delivery {
@@ -229,11 +234,64 @@ impl Peer {
                     }));
                 }
             }
+            FrameBody::StateSync(bytes) if device.identity == *self.identity() => {
+                // N11M: a session one of our devices holds; we mirror it read-only.
+                self.state.noise.add_mirror(&device.installation, &bytes)?;
+            }
+            FrameBody::Relay { to, body } if device.identity == *self.identity() => {
+                // N11M: a device of ours without a writable session asks us to send. The
+                // relay frame's id is kept, so a repeated relay is not sent twice.
+                if self.state.dedup.first_time(&device.identity, &frame.id, now, &config) {
+                    self.send_with_id(now, to, body, frame.id, entropy, actions)?;
+                }
+            }
             FrameBody::DeviceHello { .. } => return Ok(()),
-            FrameBody::SentSync { .. } | FrameBody::StateSync(_) => return Err(PeerError::NotForUs),
+            FrameBody::SentSync { .. } | FrameBody::StateSync(_) | FrameBody::Relay { .. } => {
+                return Err(PeerError::NotForUs);
+            }
         }
         self.state.acks.owe(device.clone(), frame.id, now, &config);
-        let _ = entropy;
+        Ok(())
+    }
+
+    /// Delivers a chat message once per sender and message id.
+    fn deliver_text(
+        &mut self,
+        now: Timestamp,
+        device: &Device,
+        id: super::MessageId,
+        sent_at_ms: u64,
+        body: Vec<u8>,
+        actions: &mut Vec<Action>,
+    ) {
+        if self.state.dedup.first_time(&device.identity, &id, now, &self.state.config.delivery) {
+            actions.push(Action::Deliver(Delivery {
+                id,
+                from: device.identity,
+                from_installation: device.installation.clone(),
+                chat: device.identity,
+                direction: Direction::Incoming,
+                body,
+                sent_at: Timestamp::from_millis(sent_at_ms),
+            }));
+        } else {
+            actions.push(Action::Notice(Notice::DuplicateSuppressed(id)));
+        }
+    }
+
+    /// N11M: a frame on a session a device of ours writes. Chat messages are delivered here too;
+    /// acknowledging is the writer's job, and everything else is for the writer alone.
+    fn on_mirror_frame(
+        &mut self,
+        now: Timestamp,
+        device: &Device,
+        plaintext: &[u8],
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let frame = Frame::decode(plaintext)?;
+        if let FrameBody::Text(body) = frame.body {
+            self.deliver_text(now, device, frame.id, frame.sent_at_ms, body, actions);
+        }
         Ok(())
     }
 }

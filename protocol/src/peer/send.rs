@@ -22,16 +22,30 @@ impl Peer {
         if body.len() > frame::MAX_BODY_LEN {
             return Err(PeerError::BodyTooLarge(body.len()));
         }
+        let mut id = [0u8; frame::MESSAGE_ID_LEN];
+        entropy.fill(&mut id);
+        self.send_with_id(now, to, body, MessageId(id), entropy, actions)
+    }
+
+    /// Sends a chat message with a given id (a new one, or a relayed one in N11M).
+    pub(super) fn send_with_id(
+        &mut self,
+        now: Timestamp,
+        to: IdentityKey,
+        body: Vec<u8>,
+        id: MessageId,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
         let preferred = self.state.config.preferred_key_exchange;
         let contact =
             self.state.contacts.entry(to).or_insert_with(|| Contact::from_card(&ContactCard::identity_only(to)));
         let kx = contact.negotiate(preferred);
-        let mut id = [0u8; frame::MESSAGE_ID_LEN];
-        entropy.fill(&mut id);
-        let frame = Frame { id: MessageId(id), sent_at_ms: now.as_millis(), body: FrameBody::Text(body) };
+        let frame = Frame { id, sent_at_ms: now.as_millis(), body: FrameBody::Text(body) };
         actions.push(Action::Queued(frame.id));
         self.sync_to_own_devices(now, &to, &frame, entropy, actions)?;
         match kx {
+            KeyExchange::Noise if self.relay_through_writer(&to) => self.relay(now, &to, &frame, entropy, actions),
             KeyExchange::Noise => self.send_frame_noise(now, &to, &frame, entropy, actions),
             KeyExchange::X3dh => self.send_frame_x3dh(now, &to, &frame, entropy, actions),
         }
@@ -110,6 +124,63 @@ impl Peer {
         noise.send(&mut ctx, device, frame)
     }
 
+    /// N11M: whether a device of ours writes the session with `to` while we hold none ourselves.
+    fn relay_through_writer(&self, to: &IdentityKey) -> bool {
+        self.state.config.noise_multi_device == super::NoiseMultiDevice::N11m
+            && self.state.noise.devices_of(to).is_empty()
+            && self.state.noise.mirror_writer_for(to).is_some()
+    }
+
+    /// N11M: asks the writer of the shared session with `to` to send `frame`'s body.
+    fn relay(
+        &mut self,
+        now: Timestamp,
+        to: &IdentityKey,
+        frame: &Frame,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let (Some(writer), FrameBody::Text(body)) = (self.state.noise.mirror_writer_for(to), &frame.body) else {
+            return Ok(());
+        };
+        let relay = Frame {
+            id: frame.id,
+            sent_at_ms: frame.sent_at_ms,
+            body: FrameBody::Relay { to: *to, body: body.clone() },
+        };
+        let device = Device { identity: *self.identity(), installation: writer };
+        self.state.outbox.enqueue(&relay, [device.clone()]);
+        self.send_to_device(now, &device, &relay.id, &relay.encode(), entropy, actions)
+    }
+
+    /// Queues `frame` for every enabled device of ours we share a sync session with.
+    pub(super) fn send_to_own_devices(
+        &mut self,
+        now: Timestamp,
+        frame: &Frame,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let me = *self.identity();
+        let synced = self.state.noise.devices_of(&me);
+        let targets: Vec<Device> = self
+            .state
+            .devices
+            .enabled()
+            .map(|installation| Device { identity: me, installation: installation.clone() })
+            .filter(|d| synced.contains(d))
+            .collect();
+        if targets.is_empty() {
+            return Ok(());
+        }
+        self.state.outbox.enqueue(frame, targets.iter().cloned());
+        let bytes = frame.encode();
+        for device in targets {
+            self.send_to_device(now, &device, &frame.id, &bytes, entropy, actions)?;
+        }
+        Ok(())
+    }
+
     /// Sends a copy of a message we sent to every enabled device of ours (37 NM sync sessions).
     pub(super) fn sync_to_own_devices(
         &mut self,
@@ -120,17 +191,6 @@ impl Peer {
         actions: &mut Vec<Action>,
     ) -> Result<(), PeerError> {
         let FrameBody::Text(body) = &sent.body else { return Ok(()) };
-        let me = *self.identity();
-        let targets: Vec<Device> = self
-            .state
-            .devices
-            .enabled()
-            .map(|installation| Device { identity: me, installation: installation.clone() })
-            .filter(|d| self.state.noise.devices_of(&me).contains(d))
-            .collect();
-        if targets.is_empty() {
-            return Ok(());
-        }
         let mut id = [0u8; frame::MESSAGE_ID_LEN];
         entropy.fill(&mut id);
         let copy = Frame {
@@ -138,11 +198,7 @@ impl Peer {
             sent_at_ms: sent.sent_at_ms,
             body: FrameBody::SentSync { to: *to, body: body.clone() },
         };
-        self.state.outbox.enqueue(&copy, targets.iter().cloned());
-        for device in targets {
-            self.send_to_device(now, &device, &copy.id, &copy.encode(), entropy, actions)?;
-        }
-        Ok(())
+        self.send_to_own_devices(now, &copy, entropy, actions)
     }
 
     /// Queues `frame` for every active device of `to` and sends it to them; while a discovery

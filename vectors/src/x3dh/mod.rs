@@ -1,5 +1,5 @@
 //! Verifiers for the X3DH / Double Ratchet schemas (`x3dh/*/v1`, described in
-//! `docs/vectors-x3dh.md`). Each recomputes the expected values through the public API of
+//! `docs/vectors.md`). Each recomputes the expected values through the public API of
 //! `status-1to1` from the inputs in the vector.
 
 pub mod bundle;
@@ -52,7 +52,7 @@ pub(crate) fn identity_at(doc: &Value, path: &str) -> Result<IdentityKeyPair, Ve
     Ok(IdentityKeyPair::from_seed(hex_n_at::<32>(doc, path)?))
 }
 
-/// The vector name of a bundle refusal (`docs/profile-x3dh.md` §10).
+/// The vector name of a bundle refusal (`docs/profile.md` §5.10).
 pub(crate) fn bundle_error_name(e: &BundleError) -> &'static str {
     use status_1to1::identity::IdentityError;
     match e {
