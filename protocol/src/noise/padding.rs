@@ -22,7 +22,7 @@ pub fn pad_into(payload: &[u8], out: &mut Vec<u8>) {
 
 /// The payload inside `padded`, after checking every padding byte.
 pub fn unpad(padded: &[u8]) -> Result<&[u8], NoiseError> {
-    if padded.is_empty() || padded.len() % PADDING_BLOCK != 0 {
+    if padded.is_empty() || !padded.len().is_multiple_of(PADDING_BLOCK) {
         return Err(NoiseError::InvalidPadding);
     }
     let pad = usize::from(padded[padded.len() - 1]);
