@@ -25,8 +25,11 @@
 
 pub mod dist;
 pub mod ids;
+pub mod net;
+pub mod node;
 pub mod rng;
 pub mod time;
 
 pub use ids::{DeviceId, MessageId, ServiceId, UserId};
+pub use node::{NodeAction, NodeEvent, NodeFactory, Notification, SimNode};
 pub use time::SimTime;
