@@ -24,12 +24,17 @@
 //! - [`minimize`], [`report`]: shrinking failing schedules; summary tables and SVG plots.
 
 pub mod dist;
+pub mod faults;
 pub mod ids;
 pub mod net;
 pub mod node;
 pub mod rng;
+pub mod scenario;
 pub mod time;
+pub mod workload;
 
 pub use ids::{DeviceId, MessageId, ServiceId, UserId};
 pub use node::{NodeAction, NodeEvent, NodeFactory, Notification, SimNode};
+pub use scenario::{Preset, ScenarioConfig, ScenarioSpec};
 pub use time::SimTime;
+pub use workload::Directory;
