@@ -26,15 +26,21 @@
 pub mod dist;
 pub mod faults;
 pub mod ids;
+pub mod invariants;
+pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod rng;
 pub mod scenario;
 pub mod time;
+pub mod trace;
 pub mod workload;
+pub mod world;
 
 pub use ids::{DeviceId, MessageId, ServiceId, UserId};
+pub use invariants::{Violation, ViolationKind};
 pub use node::{NodeAction, NodeEvent, NodeFactory, Notification, SimNode};
 pub use scenario::{Preset, ScenarioConfig, ScenarioSpec};
 pub use time::SimTime;
 pub use workload::Directory;
+pub use world::{RunOptions, RunReport, World};
