@@ -29,6 +29,8 @@ pub mod ids;
 pub mod invariants;
 pub mod metrics;
 pub mod minimize;
+#[cfg(test)]
+mod mutation_tests;
 pub mod net;
 pub mod node;
 pub mod report;
