@@ -25,6 +25,7 @@
 
 pub mod dist;
 pub mod faults;
+pub mod hashing;
 pub mod ids;
 pub mod invariants;
 pub mod metrics;

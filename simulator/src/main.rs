@@ -60,6 +60,15 @@ impl ScenarioArgs {
     fn spec(&self, default: Preset) -> ScenarioSpec {
         ScenarioSpec { preset: self.preset.unwrap_or(default), swarm: self.swarm, overrides: self.overrides.clone() }
     }
+
+    /// Flags outside the spec that a replay command must repeat.
+    fn extra_args(&self) -> String {
+        #[cfg(feature = "mutants")]
+        if let Some(m) = self.mutant {
+            return format!(" --mutant {}", m.name());
+        }
+        String::new()
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -219,7 +228,7 @@ fn run_one(
 fn print_outcome(
     report: &RunReport,
     wall: f64,
-    spec: Option<&ScenarioSpec>,
+    spec: Option<(&ScenarioSpec, String)>,
     output: &OutputArgs,
 ) -> Result<bool, String> {
     if output.json {
@@ -239,12 +248,10 @@ fn print_outcome(
     for v in report.violations.iter().take(10) {
         eprintln!("  - {v}");
     }
-    if let Some(spec) = spec {
-        eprintln!("\nreplay:   {}", status_1to1_sim::replay_command(report.seed, spec));
-        eprintln!(
-            "minimize: {}",
-            status_1to1_sim::replay_command(report.seed, spec).replacen(" replay ", " minimize ", 1)
-        );
+    if let Some((spec, extra)) = spec {
+        let replay = format!("{}{extra}", status_1to1_sim::replay_command(report.seed, spec));
+        eprintln!("\nreplay:   {replay}");
+        eprintln!("minimize: {}", replay.replacen(" replay ", " minimize ", 1));
     }
     Ok(false)
 }
@@ -261,7 +268,7 @@ fn cmd_run(a: &RunArgs) -> Result<bool, String> {
         cfg.key_exchange
     );
     let (report, wall) = run_one(cfg, None, &a.scenario, &a.output)?;
-    print_outcome(&report, wall, Some(&spec), &a.output)
+    print_outcome(&report, wall, Some((&spec, a.scenario.extra_args())), &a.output)
 }
 
 fn cmd_replay(a: &ReplayArgs) -> Result<bool, String> {
@@ -274,7 +281,7 @@ fn cmd_replay(a: &ReplayArgs) -> Result<bool, String> {
     let seed = a.seed.ok_or("a seed or --scenario FILE is required")?;
     let spec = a.scenario.spec(Preset::Default);
     let (report, wall) = run_one(spec.config(seed), None, &a.scenario, &a.output)?;
-    print_outcome(&report, wall, Some(&spec), &a.output)
+    print_outcome(&report, wall, Some((&spec, a.scenario.extra_args())), &a.output)
 }
 
 struct SeedResult {
@@ -332,7 +339,7 @@ fn cmd_sweep(a: &SweepArgs) -> Result<bool, String> {
     );
     for r in &failed {
         println!("FAIL seed {}: {}", r.seed, r.first.as_deref().unwrap_or("?"));
-        println!("  replay: {}", status_1to1_sim::replay_command(r.seed, &spec));
+        println!("  replay: {}{}", status_1to1_sim::replay_command(r.seed, &spec), a.scenario.extra_args());
     }
     Ok(failed.is_empty())
 }
@@ -364,7 +371,7 @@ fn cmd_minimize(a: &MinimizeArgs) -> Result<bool, String> {
         status_1to1_sim::scenario::format_duration_ms(m.scenario.config.fault_phase_ms),
         m.runs
     );
-    println!("replay: status-1to1-sim replay --scenario {}", a.out.display());
+    println!("replay: status-1to1-sim replay --scenario {}{}", a.out.display(), a.scenario.extra_args());
     Ok(false)
 }
 
@@ -386,6 +393,7 @@ fn json_summary(r: &RunReport, wall: f64) -> serde_json::Value {
         "violations": r.violations,
         "violation_count": r.violation_count,
         "events": r.metrics.events,
+        "peak_queue": r.metrics.peak_queue,
         "wall_s": wall,
         "events_per_s": r.metrics.events as f64 / wall.max(1e-9),
         "memory_per_device_bytes": r.memory.per_device_bytes,

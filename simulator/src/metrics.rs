@@ -81,6 +81,8 @@ impl Histogram {
 pub struct Metrics {
     /// Events processed.
     pub events: u64,
+    /// Largest number of pending events in the queue.
+    pub peak_queue: u64,
     /// Messages issued by the workload to a live device.
     pub issued: u64,
     /// Sends skipped because the chosen device was crashed.

@@ -130,52 +130,86 @@ impl SimEvent {
     }
 }
 
-struct Scheduled {
+/// A heap key: 24 bytes, so sifting moves little memory; the event itself waits in a slab.
+struct Key {
     at: SimTime,
     seq: u64,
-    ev: SimEvent,
+    slot: u32,
 }
 
-impl PartialEq for Scheduled {
+impl PartialEq for Key {
     fn eq(&self, other: &Self) -> bool {
         (self.at, self.seq) == (other.at, other.seq)
     }
 }
 
-impl Eq for Scheduled {}
+impl Eq for Key {}
 
-impl PartialOrd for Scheduled {
+impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Scheduled {
+impl Ord for Key {
     /// Reversed: `BinaryHeap` is a max-heap and we want the earliest (time, seq) first.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.at, other.seq).cmp(&(self.at, self.seq))
     }
 }
 
-/// The event queue: earliest time first, ties broken by insertion order.
+/// A popped event.
+struct Scheduled {
+    at: SimTime,
+    seq: u64,
+    ev: SimEvent,
+}
+
+/// The event queue: earliest time first, ties broken by insertion order (the sequence number
+/// is unique, so the order is total and independent of the heap's internals).
 #[derive(Default)]
 struct EventQueue {
-    heap: BinaryHeap<Scheduled>,
+    heap: BinaryHeap<Key>,
+    slots: Vec<Option<SimEvent>>,
+    free: Vec<u32>,
     next_seq: u64,
 }
 
 impl EventQueue {
     fn push(&mut self, at: SimTime, ev: SimEvent) {
         self.next_seq += 1;
-        self.heap.push(Scheduled { at, seq: self.next_seq, ev });
+        let slot = match self.free.pop() {
+            Some(s) => {
+                if let Some(cell) = self.slots.get_mut(s as usize) {
+                    *cell = Some(ev);
+                }
+                s
+            }
+            None => {
+                self.slots.push(Some(ev));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.heap.push(Key { at, seq: self.next_seq, slot });
     }
 
     fn pop(&mut self) -> Option<Scheduled> {
-        self.heap.pop()
+        loop {
+            let key = self.heap.pop()?;
+            let ev = self.slots.get_mut(key.slot as usize).and_then(Option::take);
+            self.free.push(key.slot);
+            if let Some(ev) = ev {
+                return Some(Scheduled { at: key.at, seq: key.seq, ev });
+            }
+        }
     }
 
     fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|s| s.at)
+        self.heap.peek().map(|k| k.at)
+    }
+
+    fn len(&self) -> usize {
+        self.heap.len()
     }
 }
 
@@ -474,6 +508,7 @@ impl<F: NodeFactory> World<F> {
             let (kind, a, b) = ev.trace_key();
             self.trace.record(Record { at, seq, kind, a, b });
             self.metrics.events += 1;
+            self.metrics.peak_queue = self.metrics.peak_queue.max(self.queue.len() as u64 + 1);
             self.dispatch(ev);
             if self.metrics.events.is_multiple_of(PROGRESS_EVERY) {
                 self.report_progress();

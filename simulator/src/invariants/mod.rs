@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use status_1to1::waku::{ContentTopic, WakuMessage};
 
+use crate::hashing::FastMap;
 use crate::ids::{DeviceId, MessageId, UserId};
 use crate::node::Notification;
 use crate::time::SimTime;
@@ -101,7 +102,8 @@ const TIMESTAMP_FUDGE_MS: i64 = 1_000;
 pub struct Checker {
     dir: Rc<Directory>,
     ledger: Vec<LedgerEntry>,
-    aead: BTreeMap<u128, u64>,
+    /// Lookup-only (see [`crate::hashing`]).
+    aead: FastMap<u128, u64>,
     /// Deliveries not yet made durable by the device's next `Persist`.
     tentative: BTreeMap<DeviceId, Vec<(MessageId, u32, u64)>>,
     max_message_bytes: usize,
@@ -129,7 +131,7 @@ impl Checker {
         Self {
             dir,
             ledger: Vec::new(),
-            aead: BTreeMap::new(),
+            aead: FastMap::default(),
             tentative: BTreeMap::new(),
             max_message_bytes,
             checks: 0,

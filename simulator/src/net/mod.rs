@@ -17,6 +17,8 @@ pub mod store;
 pub mod topics;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::hashing::FastSet;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -222,7 +224,9 @@ pub struct Network {
     /// Counters.
     pub stats: NetStats,
     relay_subs: BTreeSet<(TopicId, DeviceId)>,
-    seen: BTreeSet<[u8; 32]>,
+    /// Lookup-only (see [`crate::hashing`]); expiry order comes from `seen_order`.
+    seen: FastSet<[u8; 32]>,
+    scratch: Vec<DeviceId>,
     seen_order: VecDeque<(SimTime, [u8; 32])>,
     burst_bad: Vec<bool>,
     rng: SimRng,
@@ -255,7 +259,8 @@ impl Network {
             services,
             stats: NetStats::default(),
             relay_subs: BTreeSet::new(),
-            seen: BTreeSet::new(),
+            seen: FastSet::default(),
+            scratch: Vec::new(),
             seen_order: VecDeque::new(),
             rng,
             adversary_on: adversary.is_some(),
@@ -401,12 +406,11 @@ impl Network {
         }
         self.stats.publishes += 1;
         let size = env.size as usize;
-        let subscribers: Vec<DeviceId> = self
-            .relay_subs
-            .range((env.topic, DeviceId(0))..=(env.topic, DeviceId(u32::MAX)))
-            .map(|&(_, d)| d)
-            .collect();
-        for dev in subscribers {
+        let mut subscribers = std::mem::take(&mut self.scratch);
+        subscribers.clear();
+        subscribers
+            .extend(self.relay_subs.range((env.topic, DeviceId(0))..=(env.topic, DeviceId(u32::MAX))).map(|&(_, d)| d));
+        for &dev in &subscribers {
             if NetAddr::Device(dev) == from {
                 continue;
             }
@@ -416,6 +420,7 @@ impl Network {
                 out.push(Arrival::Device { at, dev, source: MessageSource::Relay });
             }
         }
+        self.scratch = subscribers;
         for i in 0..self.cfg.service_nodes {
             let svc = ServiceId(i);
             if NetAddr::Service(svc) == from {

@@ -11,6 +11,8 @@
 //! capacity bound (nwaku's `capacity:<n>` policy) so memory stays bounded.
 
 use std::collections::BTreeMap;
+
+use crate::hashing::FastMap;
 use std::ops::Bound;
 use std::rc::Rc;
 
@@ -83,7 +85,8 @@ type Pos = (i64, [u8; 32]);
 pub struct Archive {
     by_topic: BTreeMap<(TopicId, i64, [u8; 32]), Rc<Envelope>>,
     by_time: BTreeMap<Pos, TopicId>,
-    by_hash: BTreeMap<[u8; 32], (TopicId, i64)>,
+    /// Lookup-only (see [`crate::hashing`]): ordering comes from the two B-trees.
+    by_hash: FastMap<[u8; 32], (TopicId, i64)>,
 }
 
 impl Archive {

@@ -71,6 +71,21 @@ pub enum Mutation {
     NoRetransmit,
 }
 
+impl Mutation {
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::SkipDuplicateCheck => "skip-duplicate-check",
+            Self::AcceptUnauthenticated => "accept-unauthenticated",
+            Self::PersistBeforeDeliver => "persist-before-deliver",
+            Self::VolatileDedup => "volatile-dedup",
+            Self::PublishBeforePersist => "publish-before-persist",
+            Self::NoRetransmit => "no-retransmit",
+        }
+    }
+}
+
 impl std::str::FromStr for Mutation {
     type Err = String;
 
