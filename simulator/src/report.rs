@@ -147,34 +147,78 @@ fn latency_panels(s: &mut String, r: &RunReport) {
 fn timeline_panel(s: &mut String, r: &RunReport) {
     let (x0, y0, pw, ph) = (60.0, 400.0, 820.0, 250.0);
     let bucket_s = r.metrics.timeline_bucket_ms / 1_000;
-    axes(s, x0, y0, pw, ph, &format!("Issued (grey) and first deliveries (blue) per {bucket_s} s"), "virtual time (s)");
+    axes(
+        s,
+        x0,
+        y0,
+        pw,
+        ph,
+        &format!("Messages issued (grey) and delivered to installations (blue) per {bucket_s} s"),
+        "virtual time (s)",
+    );
     let t = &r.metrics.timeline;
     if t.is_empty() {
         return;
     }
     let max_c = t.iter().map(|(a, b)| (*a).max(*b)).max().unwrap_or(1).max(1) as f64;
     let n = t.len() as f64;
+    // The axis spans the whole run, including the quiet end of the catch-up window.
+    let total_s = (n * bucket_s as f64).max(r.end.as_millis() as f64 / 1_000.0).max(1.0);
     let line = |f: &dyn Fn(&(u64, u64)) -> u64| {
         t.iter()
             .enumerate()
-            .map(|(i, v)| format!("{:.1},{:.1}", x0 + (i as f64 + 0.5) / n * pw, y0 + ph - f(v) as f64 / max_c * ph))
+            .map(|(i, v)| {
+                let x = x0 + (i as f64 + 0.5) * bucket_s as f64 / total_s * pw;
+                format!("{x:.1},{:.1}", y0 + ph - f(v) as f64 / max_c * ph)
+            })
             .collect::<Vec<_>>()
             .join(" ")
     };
     let _ = writeln!(s, r##"<polyline points="{}" fill="none" stroke="#999" stroke-width="1.5"/>"##, line(&|v| v.0));
     let _ = writeln!(s, r##"<polyline points="{}" fill="none" stroke="#2a6fdb" stroke-width="1.5"/>"##, line(&|v| v.1));
-    let total_s = n * bucket_s as f64;
-    for k in 0..=5 {
-        let frac = f64::from(k) / 5.0;
+    let step = nice_step(total_s / 6.0);
+    let mut tick = 0.0;
+    while tick <= total_s {
+        let x = x0 + tick / total_s * pw;
         let _ = writeln!(
             s,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555">{:.0}</text>"##,
-            x0 + frac * pw,
-            y0 + ph + 14.0,
-            frac * total_s
+            r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="#555">{tick:.0}</text>"##,
+            y0 + ph + 14.0
+        );
+        tick += step;
+    }
+    let fault_end_s = r.fault_end.as_millis() as f64 / 1_000.0;
+    if fault_end_s > 0.0 && fault_end_s < total_s {
+        let x = x0 + fault_end_s / total_s * pw;
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{y0}" x2="{x:.1}" y2="{:.1}" stroke="#2e8b57" stroke-dasharray="4 3"/>"##,
+            y0 + ph
+        );
+        let _ = writeln!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" fill="#2e8b57" text-anchor="end">faults stop, catch-up →</text>"##,
+            x - 4.0,
+            y0 + 28.0
         );
     }
     let _ = writeln!(s, r##"<text x="{:.1}" y="{:.1}" fill="#555">max {max_c:.0}</text>"##, x0 + 4.0, y0 + 14.0);
+}
+
+/// A 1-2-5 step at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    if !raw.is_finite() || raw <= 1.0 {
+        return 1.0;
+    }
+    let mut step = 1.0;
+    loop {
+        for m in [1.0, 2.0, 5.0] {
+            if step * m >= raw {
+                return step * m;
+            }
+        }
+        step *= 10.0;
+    }
 }
 
 /// log2 for plotting (only affects pixels, never the simulation).

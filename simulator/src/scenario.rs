@@ -124,6 +124,7 @@ pub fn swarm(preset: Preset, seed: u64) -> ScenarioConfig {
     let mut r = SimRng::new(seed, "swarm", 0);
     let pick = |r: &mut SimRng, xs: &[f64]| xs[r.index(xs.len())];
     let w = &mut c.workload;
+    w.users = ((f64::from(w.users) * r.uniform(0.5, 1.5)) as u32).max(2);
     w.devices_per_user = (1, r.range_inclusive(1, 4) as u8);
     w.light_fraction = pick(&mut r, &[0.0, 0.3, 0.7, 1.0]);
     w.graph = if r.chance(0.5) {

@@ -316,6 +316,8 @@ pub struct RunReport {
     pub trace_records: u64,
     /// Virtual time at the end.
     pub end: SimTime,
+    /// When faults stopped and the catch-up window began.
+    pub fault_end: SimTime,
     /// Users and devices.
     pub users: usize,
     /// Devices.
@@ -555,6 +557,7 @@ impl<F: NodeFactory> World<F> {
             trace_hash,
             trace_records,
             end: self.now,
+            fault_end: self.fault_end,
             users: self.dir.user_count(),
             devices: self.devices.len(),
             metrics: self.metrics,

@@ -89,3 +89,22 @@ fn a_small_scenario_holds() {
         assert!(r.devices >= 20);
     }
 }
+
+#[test]
+fn per_device_state_does_not_grow_with_message_count() {
+    // Research note §4.5: measure state after N messages vs 10N. Same population, 10× longer.
+    let short = tiny_with(|o| {
+        o.loss = Some(0.1);
+        o.duration = Some(180_000);
+    });
+    let long = tiny_with(|o| {
+        o.loss = Some(0.1);
+        o.duration = Some(1_800_000);
+    });
+    let (a, b) = (run(21, &short), run(21, &long));
+    assert_passes(21, &short, &a);
+    assert_passes(21, &long, &b);
+    assert!(b.metrics.issued >= 8 * a.metrics.issued, "{} vs {}", b.metrics.issued, a.metrics.issued);
+    let (ma, mb) = (a.memory.per_device_bytes, b.memory.per_device_bytes);
+    assert!(mb < 2 * ma, "per-device bytes grew from {ma} to {mb} with 10× the messages");
+}
