@@ -397,6 +397,9 @@ fn json_summary(r: &RunReport, wall: f64) -> serde_json::Value {
         "wall_s": wall,
         "events_per_s": r.metrics.events as f64 / wall.max(1e-9),
         "memory_per_device_bytes": r.memory.per_device_bytes,
+        "memory_max_device_bytes": r.memory.max_device_bytes,
+        "archived_messages": r.memory.archived_messages,
+        "checker_bytes": r.memory.checker_bytes,
         "net": r.net,
     })
 }
