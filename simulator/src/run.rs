@@ -1,0 +1,23 @@
+//! Convenience entry points: run a scenario with the stand-in node, and format replay commands.
+
+use crate::scenario::{ScenarioConfig, ScenarioSpec};
+use crate::standin::ChatFactory;
+use crate::world::{RunOptions, RunReport, World};
+
+/// Runs `cfg` with the stand-in chat node.
+pub fn run_standin(cfg: ScenarioConfig, opts: RunOptions) -> RunReport {
+    World::new(cfg, ChatFactory::new, opts).run()
+}
+
+/// Runs `cfg` with a planted bug in every stand-in node.
+#[cfg(any(test, feature = "mutants"))]
+pub fn run_mutant(cfg: ScenarioConfig, mutation: crate::standin::Mutation, opts: RunOptions) -> RunReport {
+    World::new(cfg, |dir| ChatFactory::new(dir).with_mutation(mutation), opts).run()
+}
+
+/// The command that reproduces a run of `spec` with `seed`.
+pub fn replay_command(seed: u64, spec: &ScenarioSpec) -> String {
+    let mut parts = vec!["status-1to1-sim".to_owned(), "replay".to_owned(), seed.to_string()];
+    parts.extend(spec.to_args());
+    parts.join(" ")
+}
