@@ -234,3 +234,10 @@ fn regression_x3dh_own_device_added_before_first_contact() {
     ];
     run(ops, KeyExchange::X3dh, false);
 }
+
+#[test]
+fn regression_mixed_preferences_with_a_new_device() {
+    use Op::*;
+    let ops = vec![Send { from: 1, device: 0 }, AddDevice(1), Send { from: 1, device: 1 }, Drop(13772404932575612494)];
+    run(ops, KeyExchange::X3dh, true);
+}

@@ -252,7 +252,11 @@ fn n11m_shares_one_session_per_contact_pair_and_relays_through_its_writer() {
     for device in [alice_phone, alice_laptop] {
         let mut got = incoming(&w, device);
         got.sort();
-        assert_eq!(got, vec![format!("reply from node {bob_phone}"), format!("reply from node {bob_laptop}")], "node {device}");
+        assert_eq!(
+            got,
+            vec![format!("reply from node {bob_phone}"), format!("reply from node {bob_laptop}")],
+            "node {device}"
+        );
     }
     // N11M keeps one writable session per contact pair on each side.
     let writable: usize = [bob_phone, bob_laptop].iter().map(|&i| w.nodes[i].peer.bounds().noise_sessions).sum();

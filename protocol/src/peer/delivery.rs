@@ -82,6 +82,9 @@ pub struct Outgoing {
     pub seq: u64,
     /// Devices that acknowledged: never targeted again (an open message keeps adopting devices).
     pub acked: BTreeSet<Device>,
+    /// A send addressed to an identity with no reachable device yet (an X3DH no-bundle first
+    /// message), retried like a device until some device of that identity becomes a target.
+    pub blind: Option<(IdentityKey, TargetState)>,
 }
 
 /// A send that is due: the message, the device, and the encoded frame to encrypt for it.
@@ -111,7 +114,15 @@ impl Outbox {
             let seq = self.take_seq();
             self.messages.insert(
                 frame.id,
-                Outgoing { frame: frame.encode(), targets, open: false, delivered: false, seq, acked: BTreeSet::new() },
+                Outgoing {
+                    frame: frame.encode(),
+                    targets,
+                    open: false,
+                    delivered: false,
+                    seq,
+                    acked: BTreeSet::new(),
+                    blind: None,
+                },
             );
         }
     }
@@ -131,8 +142,36 @@ impl Outbox {
             delivered: false,
             seq,
             acked: BTreeSet::new(),
+            blind: None,
         });
         entry.open = true;
+    }
+
+    /// Records a blind send of an open message to `identity` at `now` (first or retried).
+    pub fn mark_blind_sent(&mut self, id: &MessageId, identity: &IdentityKey, now: Timestamp, config: &DeliveryConfig) {
+        if let Some(m) = self.messages.get_mut(id) {
+            let attempts = match &m.blind {
+                Some((_, TargetState::Sent { attempts, .. })) => *attempts + 1,
+                _ => 1,
+            };
+            let next = now.saturating_add(backoff(attempts, config));
+            m.blind = Some((*identity, TargetState::Sent { attempts, next }));
+        }
+    }
+
+    /// Blind sends due at `now` as `(id, identity, frame)`; those past the attempt bound stop.
+    pub fn due_blind(&mut self, now: Timestamp, config: &DeliveryConfig) -> Vec<(MessageId, IdentityKey, Vec<u8>)> {
+        let mut due = Vec::new();
+        for (id, m) in &mut self.messages {
+            match &m.blind {
+                Some((_, TargetState::Sent { attempts, .. })) if *attempts >= config.max_attempts => m.blind = None,
+                Some((identity, TargetState::Sent { next, .. })) if *next <= now => {
+                    due.push((*id, *identity, m.frame.clone()))
+                }
+                _ => {}
+            }
+        }
+        due
     }
 
     /// Devices a message was ever addressed to (pending or acknowledged).
@@ -157,6 +196,9 @@ impl Outbox {
         if let Some(m) = self.messages.get_mut(id)
             && !m.acked.contains(&device)
         {
+            if m.blind.as_ref().is_some_and(|(identity, _)| *identity == device.identity) {
+                m.blind = None;
+            }
             m.targets.entry(device).or_insert(TargetState::Waiting);
         }
     }
@@ -229,7 +271,7 @@ impl Outbox {
     pub fn next_deadline(&self) -> Option<Timestamp> {
         self.messages
             .values()
-            .flat_map(|m| m.targets.values())
+            .flat_map(|m| m.targets.values().chain(m.blind.as_ref().map(|(_, s)| s)))
             .filter_map(|s| match s {
                 TargetState::Sent { next, .. } => Some(*next),
                 TargetState::Waiting => None,

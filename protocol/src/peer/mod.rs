@@ -429,6 +429,9 @@ impl Peer {
         for (id, device, frame) in due {
             self.send_to_device(now, &device, &id, &frame, entropy, actions)?;
         }
+        for (id, identity, frame) in self.state.outbox.due_blind(now, &self.state.config.delivery) {
+            self.send_blind(now, &id, &identity, &frame, entropy, actions)?;
+        }
         let expired: Vec<(MessageId, IdentityKey)> =
             self.state.open.iter().filter(|(_, (_, until))| *until < now).map(|(id, (who, _))| (*id, *who)).collect();
         for (id, identity) in expired {

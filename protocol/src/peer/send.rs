@@ -85,8 +85,7 @@ impl Peer {
         let bytes = frame.encode();
         if targets.is_empty() {
             self.open_for_new_devices(now, to, frame);
-            let (mut ctx, x3dh, enabled) = Self::ctx_x3dh(&mut self.state, now, entropy, actions);
-            return x3dh.send_without_bundle(&mut ctx, to, &bytes, &enabled);
+            return self.send_blind(now, &frame.id, to, &bytes, entropy, actions);
         }
         self.state.outbox.enqueue(frame, targets.iter().cloned());
         // Devices of the contact learned during the delivery window (a bundle pushed after a
@@ -99,6 +98,23 @@ impl Peer {
             let device = Device { identity: *to, installation };
             self.state.outbox.mark_sent(&frame.id, &device, now, &self.state.config.delivery);
         }
+        Ok(())
+    }
+
+    /// A no-bundle message to any installation of `to` (no device known yet), retried until a
+    /// device of `to` becomes reachable.
+    pub(super) fn send_blind(
+        &mut self,
+        now: Timestamp,
+        id: &MessageId,
+        to: &IdentityKey,
+        frame: &[u8],
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let (mut ctx, x3dh, enabled) = Self::ctx_x3dh(&mut self.state, now, entropy, actions);
+        x3dh.send_without_bundle(&mut ctx, to, frame, &enabled)?;
+        self.state.outbox.mark_blind_sent(id, to, now, &self.state.config.delivery);
         Ok(())
     }
 
