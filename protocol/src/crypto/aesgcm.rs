@@ -14,6 +14,8 @@ pub const TAG_LEN: usize = 16;
 /// The caller guarantees that `(key, nonce)` is never used for another message: every key here
 /// comes out of a one-shot KDF, and the ratchet state that produced it is advanced first.
 pub fn seal_into(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+    #[cfg(feature = "audit")]
+    super::audit::record(key, nonce, aad, plaintext);
     let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key));
     out.reserve(plaintext.len() + TAG_LEN);
     let start = out.len();

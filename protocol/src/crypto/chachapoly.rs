@@ -31,6 +31,8 @@ impl CipherKey {
 
     /// Encrypts `buffer` in place and returns the tag (no allocation).
     pub fn seal_in_place(&self, nonce: &[u8; 12], ad: &[u8], buffer: &mut [u8]) -> [u8; TAG_LEN] {
+        #[cfg(feature = "audit")]
+        super::audit::record(&self.0, nonce, ad, buffer);
         let cipher = ChaCha20Poly1305::new(&Key::from(self.0));
         // Encryption fails only for messages above 256 GiB, far beyond any Waku limit.
         cipher.encrypt_inout_detached(&Nonce::from(*nonce), ad, buffer.into()).map(Into::into).unwrap_or([0; TAG_LEN])
@@ -66,6 +68,8 @@ pub fn noise_nonce(n: u64) -> [u8; 12] {
 
 /// Encrypts `plaintext` and appends `ciphertext || tag` to `out`, without other allocation.
 pub fn seal_into(key: &[u8; 32], nonce: &[u8; 12], ad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+    #[cfg(feature = "audit")]
+    super::audit::record(key, nonce, ad, plaintext);
     let cipher = ChaCha20Poly1305::new(&Key::from(*key));
     let start = out.len();
     out.extend_from_slice(plaintext);

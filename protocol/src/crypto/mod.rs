@@ -3,6 +3,8 @@
 //! drop and never print.
 
 pub mod aesgcm;
+#[cfg(feature = "audit")]
+pub mod audit;
 pub mod chachapoly;
 pub mod hash;
 pub mod x25519;

@@ -1,7 +1,10 @@
-//! What a peer asks its driver to do. Actions are returned in order; a driver must carry them out
-//! in that order. In particular a [`Action::Persist`] comes before every action that publishes a
-//! ciphertext or delivers a plaintext depending on the state it saves, so a crash can never make
-//! a peer reuse a key and nonce or deliver a message twice.
+//! What a peer asks its driver to do. Actions are returned in order and must be carried out in
+//! that order. When the state changed, the list is: what the application sees (deliveries,
+//! receipts, notices), then [`Action::Persist`], then what goes to the network (publish,
+//! subscribe, store queries, timers). The application records deliveries in the same commit as
+//! the snapshot, so a crash either keeps both (the message is never delivered again) or neither
+//! (it is received again later); and no ciphertext is published before the state that produced
+//! it is stored, so a restart can never reuse a key and nonce.
 
 use std::time::Duration;
 

@@ -271,7 +271,7 @@ impl Peer {
         self.sync_timer(&mut actions);
         if self.state != saved {
             let snapshot = self.snapshot().map_err(|_| PeerError::InvalidContact("state cannot be encoded"))?;
-            actions.insert(0, Action::Persist(snapshot));
+            actions = order_around_persist(actions, snapshot);
         }
         Ok(actions)
     }
@@ -478,6 +478,28 @@ impl Peer {
             }
         }
     }
+}
+
+/// Puts what the application sees (deliveries, receipts, notices) before `Persist` and what goes
+/// to the network after it. The application's own records commit together with the snapshot (a
+/// crash before it rolls both back, and the message is received again); no ciphertext leaves
+/// before the state that produced it is stored.
+fn order_around_persist(actions: Vec<Action>, snapshot: Snapshot) -> Vec<Action> {
+    let (mut ordered, network): (Vec<Action>, Vec<Action>) = actions.into_iter().partition(|a| {
+        matches!(
+            a,
+            Action::Deliver(_)
+                | Action::Delivered(_)
+                | Action::DeliveryFailed { .. }
+                | Action::Queued(_)
+                | Action::Notice(_)
+                | Action::ShowPairingQr { .. }
+                | Action::ShowAuthcode(_)
+        )
+    });
+    ordered.push(Action::Persist(snapshot));
+    ordered.extend(network);
+    ordered
 }
 
 /// Sizes of a peer's bounded collections.
