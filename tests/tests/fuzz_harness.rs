@@ -1,20 +1,20 @@
-//! Runs every fuzz target body under plain `cargo test`: a short random run (proptest) plus a
-//! replay of the minimized regression inputs committed in `fuzz/regressions/<target>/`.
+//! Runs every fuzz target body under plain `cargo test`, with the real crypto backend: a short
+//! random run per target (proptest; few cases for the expensive ones) plus a replay of every
+//! minimized regression input in `fuzz/regressions/<target>/` and of the committed corpus in
+//! `fuzz/corpus/<target>/`. For the expensive targets (whole peers, snapshots, ratchet) the
+//! corpus replay takes a fixed sample (the first inputs by file name, which cargo-fuzz derives
+//! from the content hash): `cargo test` builds the protocol crate without optimization, where one
+//! whole-peer input can take a second.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed expectation is the test failing
 
 use std::path::PathBuf;
 
 use proptest::prelude::*;
-use status_1to1_conformance::fuzz_targets;
+use status_1to1_conformance::fuzz_targets::{self, TARGETS};
 
-type Body = fn(&[u8]);
-
-const TARGETS: &[(&str, Body)] = &[
-    ("payload_v2", fuzz_targets::payload_v2),
-    ("noise_handshake", fuzz_targets::noise_handshake),
-    ("noise_transport", fuzz_targets::noise_transport),
-];
+/// No cap on the corpus replay.
+const ALL: usize = usize::MAX;
 
 fn fuzz_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
@@ -22,40 +22,82 @@ fn fuzz_dir() -> PathBuf {
 
 #[test]
 fn every_target_has_a_cargo_fuzz_binary() {
+    let manifest = std::fs::read_to_string(fuzz_dir().join("Cargo.toml")).unwrap();
     for (name, _) in TARGETS {
         let path = fuzz_dir().join("fuzz_targets").join(format!("{name}.rs"));
-        assert!(path.exists(), "missing {}", path.display());
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
+        assert!(source.contains(&format!("fuzz_targets::{name}(")), "{} does not call its body", path.display());
+        assert!(manifest.contains(&format!("name = \"{name}\"")), "fuzz/Cargo.toml lacks the bin {name}");
     }
 }
 
-#[test]
-fn committed_regressions_and_corpora_replay_cleanly() {
-    for (name, body) in TARGETS {
-        for kind in ["regressions", "corpus"] {
-            let dir = fuzz_dir().join(kind).join(name);
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-            for entry in entries.flatten() {
-                body(&std::fs::read(entry.path()).unwrap());
-            }
+fn replay(name: &str, corpus_cap: usize) {
+    let body = TARGETS.iter().find(|(n, _)| *n == name).map(|(_, b)| *b).unwrap();
+    for kind in ["regressions", "corpus"] {
+        let dir = fuzz_dir().join(kind).join(name);
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+        paths.sort();
+        if kind == "corpus" {
+            paths.truncate(corpus_cap);
+        }
+        for path in paths {
+            let data = std::fs::read(&path).unwrap();
+            let result = std::panic::catch_unwind(|| body(&data));
+            assert!(result.is_ok(), "{name}: {} fails", path.display());
         }
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+/// One test per target: the committed inputs, then random ones.
+macro_rules! target_tests {
+    ($($name:ident: $cases:expr, $max_len:expr, $corpus_cap:expr;)*) => {
+        mod replay {
+            use super::ALL;
+            $(
+                #[test]
+                fn $name() {
+                    super::replay(stringify!($name), $corpus_cap);
+                }
+            )*
+        }
 
-    #[test]
-    fn payload_v2_random(data in proptest::collection::vec(any::<u8>(), 0..400)) {
-        fuzz_targets::payload_v2(&data);
-    }
+        mod random {
+            use super::*;
+            $(
+                proptest! {
+                    #![proptest_config(ProptestConfig::with_cases($cases))]
+                    #[test]
+                    fn $name(data in proptest::collection::vec(any::<u8>(), 0..$max_len)) {
+                        fuzz_targets::$name(&data);
+                    }
+                }
+            )*
+        }
 
-    #[test]
-    fn noise_handshake_random(data in proptest::collection::vec(any::<u8>(), 0..400)) {
-        fuzz_targets::noise_handshake(&data);
-    }
+        #[test]
+        fn the_lists_agree() {
+            let listed: Vec<&str> = TARGETS.iter().map(|(n, _)| *n).collect();
+            assert_eq!(listed, vec![$(stringify!($name)),*]);
+        }
+    };
+}
 
-    #[test]
-    fn noise_transport_random(data in proptest::collection::vec(any::<u8>(), 0..400)) {
-        fuzz_targets::noise_transport(&data);
-    }
+target_tests! {
+    // name: random cases, random input length, corpus inputs replayed
+    payload_v2: 256, 400, ALL;
+    waku_message: 256, 400, ALL;
+    protobufs: 256, 400, ALL;
+    identity_strings: 256, 400, ALL;
+    pairing_qr: 256, 300, ALL;
+    snapshot: 24, 300, 40;
+    noise_handshake: 48, 300, ALL;
+    noise_handshake_null: 8, 300, 40;
+    noise_transport: 48, 300, ALL;
+    x3dh: 48, 300, ALL;
+    x3dh_null: 8, 300, 40;
+    ratchet: 32, 300, 60;
+    ratchet_null: 8, 300, 20;
+    peers: 6, 200, 12;
+    peers_null: 2, 200, 6;
 }

@@ -27,6 +27,19 @@ impl PublicKey {
         bytes.try_into().ok().map(Self)
     }
 
+    /// Whether these bytes are the canonical encoding of a u-coordinate: bit 255 clear and the
+    /// value below p = 2^255 - 19. X25519 masks bit 255 and reduces modulo p, so every other
+    /// encoding is an alias of a canonical one with the same Diffie-Hellman outputs; keys whose
+    /// encoding is hashed or compared (session ids) must be canonical. Keys generated here always
+    /// are.
+    pub fn is_canonical(&self) -> bool {
+        let b = &self.0;
+        let high_bit = b[31] & 0x80 != 0;
+        // Values p ..= 2^255 - 1: 0xed..=0xff, then thirty 0xff bytes, then 0x7f.
+        let at_least_p = b[31] == 0x7f && b[1..31].iter().all(|&x| x == 0xff) && b[0] >= 0xed;
+        !high_bit && !at_least_p
+    }
+
     /// Whether this u-coordinate is a point of small order on Curve25519 or its twist, i.e. one
     /// whose Diffie-Hellman output is all zeros for every secret. Checked against the complete
     /// list of such encodings (libsodium `has_small_order`: 0, 1, the two order-8 points, p-1,
@@ -172,6 +185,10 @@ impl KeyPair {
 
     /// X25519 with `remote`, refusing a non-contributory output.
     pub fn diffie_hellman(&self, remote: &PublicKey) -> Result<SharedSecret, CryptoError> {
+        #[cfg(fuzzing)]
+        if super::null::is_enabled() {
+            return super::null::diffie_hellman(&self.public, remote);
+        }
         self.secret.diffie_hellman(remote)
     }
 }
@@ -205,6 +222,23 @@ mod tests {
             shared.map(hex::encode),
             Ok("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742".to_string())
         );
+    }
+
+    #[test]
+    fn canonical_encodings_are_below_p_with_bit_255_clear() {
+        let p_minus_1 = LOW_ORDER_POINTS[4];
+        assert!(PublicKey::from_bytes(p_minus_1).is_canonical());
+        assert!(!PublicKey::from_bytes(LOW_ORDER_POINTS[5]).is_canonical(), "p");
+        let mut top = [0xff; 32];
+        top[31] = 0x7f;
+        assert!(!PublicKey::from_bytes(top).is_canonical(), "2^255 - 1");
+        let mut high = [0u8; 32];
+        high[31] = 0x80;
+        assert!(!PublicKey::from_bytes(high).is_canonical(), "bit 255");
+        let mut e = crate::entropy::SeededEntropy::from_u64(3);
+        for _ in 0..64 {
+            assert!(KeyPair::generate(&mut e).public().is_canonical());
+        }
     }
 
     #[test]

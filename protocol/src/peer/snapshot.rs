@@ -45,8 +45,10 @@ impl Snapshot {
         Ok(Self(out))
     }
 
-    /// Decodes a state, checking magic, version, length and checksum first.
-    pub(crate) fn decode<T: DeserializeOwned>(&self) -> Result<T, SnapshotError> {
+    /// Decodes a state, checking magic, version, length and checksum first. Only the canonical
+    /// encoding is accepted (no trailing bytes, maps and sets in order), so a snapshot that loads
+    /// is exactly what this build would have written for that state.
+    pub(crate) fn decode<T: Serialize + DeserializeOwned>(&self) -> Result<T, SnapshotError> {
         let bytes = &self.0;
         if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
             return Err(SnapshotError::TooShort(bytes.len()));
@@ -67,7 +69,15 @@ impl Snapshot {
         if body.len() != len {
             return Err(SnapshotError::LengthMismatch { declared: len, actual: body.len() });
         }
-        postcard::from_bytes(body).map_err(|e| SnapshotError::Malformed(e.to_string()))
+        let (state, rest) = postcard::take_from_bytes(body).map_err(|e| SnapshotError::Malformed(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(SnapshotError::NonCanonical);
+        }
+        let canonical = postcard::to_allocvec(&state).map_err(|e| SnapshotError::Malformed(e.to_string()))?;
+        if canonical != body {
+            return Err(SnapshotError::NonCanonical);
+        }
+        Ok(state)
     }
 }
 
@@ -104,6 +114,10 @@ pub enum SnapshotError {
     /// The body does not describe a valid state.
     #[error("malformed snapshot body: {0}")]
     Malformed(String),
+    /// The body describes a state but is not its canonical encoding (trailing bytes, entries out
+    /// of order): not something this library wrote.
+    #[error("snapshot body is not in canonical form")]
+    NonCanonical,
 }
 
 #[cfg(test)]
@@ -131,5 +145,34 @@ mod tests {
             assert!(Snapshot::from_bytes(bytes[..len].to_vec()).decode::<State>().is_err(), "truncated to {len}");
         }
         assert_eq!(Snapshot::from_bytes(vec![0; 10]).decode::<State>(), Err(SnapshotError::TooShort(10)));
+    }
+
+    /// Re-frames `body` with a correct length and checksum, as a deliberate forger would.
+    fn reframe(body: &[u8]) -> Snapshot {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&SNAPSHOT_VERSION.to_be_bytes());
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        out.extend_from_slice(body);
+        let checksum = sha256(&[&out]);
+        out.extend_from_slice(&checksum);
+        Snapshot::from_bytes(out)
+    }
+
+    #[test]
+    fn non_canonical_bodies_are_refused_even_with_a_valid_checksum() {
+        let state = State { a: 1, b: vec![2, 3] };
+        let body = postcard::to_allocvec(&state).unwrap();
+        assert_eq!(reframe(&body).decode::<State>(), Ok(state));
+        let mut trailing = body.clone();
+        trailing.push(0);
+        assert_eq!(reframe(&trailing).decode::<State>(), Err(SnapshotError::NonCanonical));
+        // An over-long varint for `a` (1 encoded as 0x81 0x00) decodes to the same value.
+        let mut overlong = vec![0x81, 0x00];
+        overlong.extend_from_slice(&body[1..]);
+        assert!(reframe(&overlong).decode::<State>().is_err());
+        let sets: std::collections::BTreeSet<u8> = [1, 2].into();
+        let sorted = postcard::to_allocvec(&sets).unwrap();
+        let unsorted = [sorted[0], sorted[2], sorted[1]];
+        assert_eq!(reframe(&unsorted).decode::<std::collections::BTreeSet<u8>>(), Err(SnapshotError::NonCanonical));
     }
 }

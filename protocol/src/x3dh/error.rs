@@ -64,6 +64,10 @@ pub enum X3dhError {
     /// A Diffie-Hellman output was all zeros: a small-order key.
     #[error("non-contributory Diffie-Hellman (small-order key)")]
     NonContributory,
+    /// A received X25519 key is not in canonical form (bit 255 set, or a value of at least
+    /// p = 2^255 - 19): X25519 would treat it as another encoding of a canonical key.
+    #[error("non-canonical X25519 key encoding")]
+    NonCanonicalKey,
     /// A no-bundle message failed authentication.
     #[error("no-bundle message authentication failed")]
     AuthenticationFailed,

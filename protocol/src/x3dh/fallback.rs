@@ -53,6 +53,9 @@ impl NoBundleMessage {
     /// Opens a message addressed to our identity, sent from installation `sender_installation`
     /// (the `ProtocolMessage` sender field; bound into the AD).
     pub fn open(&self, identity: &IdentityKeyPair, sender_installation: &InstallationId) -> Result<Vec<u8>, X3dhError> {
+        if !self.ephemeral.is_canonical() {
+            return Err(X3dhError::NonCanonicalKey);
+        }
         let ephemeral_dh = identity.dh_keys().diffie_hellman(&self.ephemeral)?;
         let static_dh = identity.dh_keys().diffie_hellman(self.sender.dh_public())?;
         let keys = derive(&ephemeral_dh, &static_dh);

@@ -154,6 +154,10 @@ pub fn respond(
     message: &EncryptedMessage,
 ) -> Result<(Session, Vec<u8>), X3dhError> {
     let header = message.initial.ok_or(X3dhError::MissingInitialHeader)?;
+    // EK_A's encoding is hashed into the session id: an alias would start a second session.
+    if !header.ephemeral.is_canonical() {
+        return Err(X3dhError::NonCanonicalKey);
+    }
     if header.prekey != message.bundle_id {
         return Err(X3dhError::BundleIdMismatch);
     }

@@ -294,3 +294,34 @@ impl Session {
         }
     }
 }
+
+/// X25519 ignores bit 255 of a u-coordinate (and reduces values ≥ p), so a received ephemeral
+/// key with that bit flipped gives the same Diffie-Hellman outputs under another encoding. The
+/// encoding of EK_A is hashed into the session id, so without a check `respond` would start a
+/// second session from a replayed first message; a no-bundle message would open under two
+/// encodings. Found by the `x3dh` fuzz target (`fuzz/regressions/x3dh/`).
+#[test]
+fn a_non_canonical_ephemeral_key_is_refused() {
+    let flip = |key: &PublicKey| {
+        let mut bytes = *key.as_bytes();
+        bytes[31] ^= 0x80;
+        PublicKey::from_bytes(bytes)
+    };
+    let (mut e, alice, bob) = setup();
+    let (_, first) = send(alice.initiate(&bob, &mut e), b"first", &mut e);
+    assert!(bob.respond(&alice, &first).is_ok());
+    let mut replayed = first.clone();
+    let initial = replayed.initial.as_mut().unwrap();
+    initial.ephemeral = flip(&initial.ephemeral);
+    assert_ne!(
+        replayed.initial.unwrap().session_id(bob.identity.public()),
+        first.initial.unwrap().session_id(bob.identity.public())
+    );
+    assert_eq!(bob.respond(&alice, &replayed).err(), Some(X3dhError::NonCanonicalKey));
+
+    let sealed =
+        NoBundleMessage::seal(&alice.identity, &alice.installation, bob.identity.public(), b"sealed", &mut e).unwrap();
+    assert_eq!(sealed.open(&bob.identity, &alice.installation).unwrap(), b"sealed");
+    let flipped = NoBundleMessage { ephemeral: flip(&sealed.ephemeral), ..sealed };
+    assert_eq!(flipped.open(&bob.identity, &alice.installation).err(), Some(X3dhError::NonCanonicalKey));
+}
