@@ -175,7 +175,7 @@ fn execute(cfg: ScenarioConfig, opts: RunOptions, scenario: &ScenarioArgs) -> Ru
         return status_1to1_sim::run::run_mutant(cfg, m, opts);
     }
     let _ = scenario;
-    status_1to1_sim::run_standin(cfg, opts)
+    status_1to1_sim::run(cfg, opts)
 }
 
 fn progress_bar(len: u64, template: &str) -> ProgressBar {
@@ -260,11 +260,12 @@ fn cmd_run(a: &RunArgs) -> Result<bool, String> {
     let spec = a.scenario.spec(Preset::Default);
     let cfg = spec.config(a.seed);
     eprintln!(
-        "seed {} · {} users · {} of faults + {} catch-up · key exchange {:?} (stand-in node: accepted, not wired yet)",
+        "seed {} · {} users · {} of faults + {} catch-up · {:?} node · key exchange {:?}",
         a.seed,
         cfg.workload.users,
         status_1to1_sim::scenario::format_duration_ms(cfg.fault_phase_ms),
         status_1to1_sim::scenario::format_duration_ms(cfg.catchup_ms),
+        cfg.node,
         cfg.key_exchange
     );
     let (report, wall) = run_one(cfg, None, &a.scenario, &a.output)?;

@@ -153,10 +153,7 @@ fn zero_knob(f: &mut FaultConfig, knob: usize) -> bool {
     had
 }
 
-/// Runs a scenario with the stand-in node (the default runner for [`minimize`]).
+/// Runs a scenario with the node it names (the default runner for [`minimize`]).
 pub fn run_scenario(s: &Scenario) -> RunReport {
-    crate::run::run_standin(
-        s.config.clone(),
-        RunOptions { schedule: Some(s.schedule.clone()), ..RunOptions::default() },
-    )
+    crate::run::run(s.config.clone(), RunOptions { schedule: Some(s.schedule.clone()), ..RunOptions::default() })
 }

@@ -24,8 +24,8 @@ pub enum ClientMode {
     Light,
 }
 
-/// Which key exchange the peers use. Accepted now for the CLI; the stand-in node ignores it and
-/// the real peer adapter will read it from [`DeviceSpec`].
+/// Which key exchange the peers use. The real peer's adapter reads it from [`DeviceSpec`]; the
+/// stand-in node ignores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 pub enum KeyExchange {
     /// X3DH + Double Ratchet (53/, 54/).

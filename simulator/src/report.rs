@@ -21,7 +21,7 @@ pub fn summary(r: &RunReport, wall_secs: Option<f64>) -> String {
         ),
         ("duplicates suppressed", m.duplicates_suppressed.to_string()),
         ("retransmissions", m.retransmissions.to_string()),
-        ("rejected (forged/tampered)", m.rejected.to_string()),
+        ("rejected (forged/tampered/misaddressed)", m.rejected.to_string()),
         ("crashes / restarts", format!("{} / {}", m.crashes, m.restarts)),
         ("fault events", r.fault_events.to_string()),
         (

@@ -1,8 +1,22 @@
-//! Convenience entry points: run a scenario with the stand-in node, and format replay commands.
+//! Convenience entry points: run a scenario with the node it names, and format replay commands.
 
-use crate::scenario::{ScenarioConfig, ScenarioSpec};
+use crate::peer_node::PeerFactory;
+use crate::scenario::{NodeKind, ScenarioConfig, ScenarioSpec};
 use crate::standin::ChatFactory;
 use crate::world::{RunOptions, RunReport, World};
+
+/// Runs `cfg` with the node it names (`cfg.node`).
+pub fn run(cfg: ScenarioConfig, opts: RunOptions) -> RunReport {
+    match cfg.node {
+        NodeKind::Peer => run_peer(cfg, opts),
+        NodeKind::Standin => run_standin(cfg, opts),
+    }
+}
+
+/// Runs `cfg` with the real peer on every device.
+pub fn run_peer(cfg: ScenarioConfig, opts: RunOptions) -> RunReport {
+    World::new(cfg, PeerFactory::new, opts).run()
+}
 
 /// Runs `cfg` with the stand-in chat node.
 pub fn run_standin(cfg: ScenarioConfig, opts: RunOptions) -> RunReport {

@@ -32,6 +32,19 @@ pub struct ScenarioConfig {
     pub key_exchange: KeyExchange,
     /// Whether to run the liveness check at the end.
     pub liveness: bool,
+    /// What runs on each device.
+    #[serde(default)]
+    pub node: NodeKind,
+}
+
+/// The program on every simulated device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+pub enum NodeKind {
+    /// The real peer of the protocol crate (`status_1to1::peer::Peer`).
+    #[default]
+    Peer,
+    /// The stand-in chat node: a minimal at-least-once protocol for testing the simulator itself.
+    Standin,
 }
 
 /// Scenario sizes.
@@ -112,6 +125,7 @@ impl Preset {
             catchup_ms: 6 * 60_000,
             key_exchange: KeyExchange::X3dh,
             liveness: true,
+            node: NodeKind::default(),
         }
     }
 }
@@ -266,6 +280,9 @@ pub struct Overrides {
     /// Key exchange: x3dh, noise or mixed (accepted now, wired to the real peer later).
     #[arg(long, value_parser = parse_key_exchange)]
     pub key_exchange: Option<KeyExchange>,
+    /// What runs on each device: the real peer (default) or the stand-in node.
+    #[arg(long, value_enum)]
+    pub node: Option<NodeKind>,
     /// Turn every fault off.
     #[arg(long)]
     pub no_faults: bool,
@@ -358,6 +375,7 @@ impl Overrides {
         set(&mut c.net.store.retention_ms, self.retention);
         set(&mut c.net.store.capacity, self.store_capacity);
         set(&mut c.key_exchange, self.key_exchange);
+        set(&mut c.node, self.node);
         if self.no_liveness {
             c.liveness = false;
         }
@@ -396,6 +414,7 @@ impl Overrides {
         push("retention", self.retention.map(format_duration_ms));
         push("store-capacity", self.store_capacity.map(|v| v.to_string()));
         push("key-exchange", self.key_exchange.map(|k| format!("{k:?}").to_lowercase()));
+        push("node", self.node.map(|k| format!("{k:?}").to_lowercase()));
         if self.no_faults {
             a.push("--no-faults".to_owned());
         }

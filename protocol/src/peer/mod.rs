@@ -154,6 +154,14 @@ impl Ctx<'_> {
     fn publish(&mut self, message: WakuMessage) {
         self.actions.push(Action::Publish(message));
     }
+
+    /// Publishes a stored message again with the current time: 14/WAKU2-MESSAGE timestamps are
+    /// the publishing time, and store nodes refuse messages stamped outside their ±20 s window.
+    fn republish(&mut self, message: &WakuMessage) {
+        let mut again = message.clone();
+        again.timestamp = Some(self.now.as_nanos_i64());
+        self.publish(again);
+    }
 }
 
 /// One device's chat endpoint.

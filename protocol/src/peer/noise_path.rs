@@ -125,9 +125,11 @@ pub(crate) struct NoisePath {
     inbound: BTreeMap<MessageNametag, Inbound>,
     seen_first: VecDeque<[u8; 32]>,
     sessions: BTreeMap<Device, DeviceSessions>,
-    /// Message 3 of handshakes we initiated, repeated before our messages to that device until
-    /// it is heard from on the session (message 3 may be lost like any other).
-    unconfirmed: BTreeMap<Device, WakuMessage>,
+    /// Message 3 of handshakes we initiated, with the session it opened, repeated before our
+    /// messages to that device until the device is heard from on that very session (message 3
+    /// may be lost like any other; traffic on an older session with the same device does not
+    /// show that the new one exists on the other side).
+    unconfirmed: BTreeMap<Device, (SessionId, WakuMessage)>,
     /// Channels from a completed pairing whose device has not said who it is yet.
     pending_own: Vec<PendingOwn>,
     /// N11M: read-only copies of sessions that one of our devices (the writer) holds with a
@@ -395,7 +397,7 @@ impl NoisePath {
         };
         if self.seen_first.contains(&ephemeral) {
             if let Some(answered) = self.inbound.values().find(|i| i.first_ephemeral == ephemeral) {
-                ctx.publish(answered.second.clone());
+                ctx.republish(&answered.second);
             }
             return Ok(NoiseInput::HandshakeStep);
         }
@@ -492,7 +494,7 @@ impl NoisePath {
             o.answered_by.insert(installation.clone());
         }
         let device = Device { identity: *contact, installation };
-        self.unconfirmed.insert(device.clone(), third);
+        self.unconfirmed.insert(device.clone(), (session.id().clone(), third));
         self.add_session(ctx, device.clone(), session);
         Ok(NoiseInput::Established(device))
     }
@@ -558,7 +560,9 @@ impl NoisePath {
                 }
                 match session.receive(message, ctx.now) {
                     Ok((plaintext, _)) => {
-                        self.unconfirmed.remove(device);
+                        if self.unconfirmed.get(device).is_some_and(|(id, _)| id == session.id()) {
+                            self.unconfirmed.remove(device);
+                        }
                         return Ok(NoiseInput::Frame(device.clone(), plaintext));
                     }
                     Err(crate::noise::sessions::SessionError::Noise(crate::noise::NoiseError::NametagNotFound)) => {
@@ -597,8 +601,8 @@ impl NoisePath {
             return Ok(false);
         }
         let message = session.send(frame, ctx.now)?;
-        if let Some(third) = self.unconfirmed.get(device) {
-            ctx.publish(third.clone());
+        if let Some((_, third)) = self.unconfirmed.get(device) {
+            ctx.republish(third);
         }
         ctx.publish(message);
         Ok(true)
@@ -642,7 +646,7 @@ impl NoisePath {
         let now = ctx.now;
         for outbound in self.outbound.values_mut() {
             if outbound.next_retry <= now {
-                ctx.actions.push(Action::Publish(outbound.first.clone()));
+                ctx.republish(&outbound.first);
                 outbound.sends += 1;
                 let factor = 1u32.checked_shl(outbound.sends.saturating_sub(1)).unwrap_or(u32::MAX);
                 let backoff =

@@ -94,7 +94,11 @@ impl DeviceSessions {
 /// What we know about one contact on this path.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct ContactState {
-    bundle: Option<VerifiedBundle>,
+    /// For each installation, the verified bundle carrying its newest signed prekey. Every
+    /// device of an account publishes bundles signed at its own clock, so no single bundle is
+    /// authoritative: a device's own advert may look older than a sibling's bundle that does not
+    /// list it yet.
+    bundles: BTreeMap<InstallationId, VerifiedBundle>,
     /// Highest prekey version seen per installation.
     versions: BTreeMap<InstallationId, u32>,
     devices: BTreeMap<InstallationId, DeviceSessions>,
@@ -235,11 +239,19 @@ impl X3dhPath {
         Ok(())
     }
 
-    /// Keeps the newest bundle of an identity and supersedes sessions on older prekeys.
+    /// Keeps, per installation, the bundle with its newest prekey, and supersedes sessions on
+    /// older prekeys.
     fn learn_bundle(&mut self, bundle: VerifiedBundle) {
         let identity = *bundle.identity();
         let contact = self.contacts.entry(identity).or_default();
         for (installation, prekey) in bundle.prekeys() {
+            let newer = contact.bundles.get(installation).is_none_or(|known| {
+                let known_version = known.prekey(installation).map_or(0, |p| p.version);
+                (known_version, known.timestamp_ns()) < (prekey.version, bundle.timestamp_ns())
+            });
+            if newer {
+                contact.bundles.insert(installation.clone(), bundle.clone());
+            }
             self.installations.insert(installation.clone(), identity);
             let known = contact.versions.entry(installation.clone()).or_insert(prekey.version);
             if prekey.version > *known {
@@ -251,19 +263,13 @@ impl X3dhPath {
                 }
             }
         }
-        let newer = contact.bundle.as_ref().is_none_or(|b| b.timestamp_ns() < bundle.timestamp_ns());
-        if newer {
-            contact.bundle = Some(bundle);
-        }
     }
 
-    /// Installations of `contact` we can address (from its newest bundle and known sessions).
+    /// Installations of `contact` we can address (from its bundles and known sessions).
     pub(crate) fn installations_of(&self, contact: &IdentityKey) -> Vec<InstallationId> {
         let Some(state) = self.contacts.get(contact) else { return Vec::new() };
         let mut all: BTreeSet<InstallationId> = state.devices.keys().cloned().collect();
-        if let Some(bundle) = &state.bundle {
-            all.extend(bundle.prekeys().keys().cloned());
-        }
+        all.extend(state.bundles.keys().cloned());
         all.into_iter().collect()
     }
 
@@ -288,11 +294,15 @@ impl X3dhPath {
         frame: &[u8],
     ) -> Result<Payload, PeerError> {
         let state = self.contacts.entry(*contact).or_default();
+        let has_session = state.devices.get(installation).is_some_and(|d| d.active_index().is_some());
+        if !has_session && !state.bundles.contains_key(installation) {
+            return Err(PeerError::UnknownContact(*contact));
+        }
         let device = state.devices.entry(installation.clone()).or_default();
         let index = match device.active_index() {
             Some(i) => i,
             None => {
-                let bundle = state.bundle.as_ref().ok_or(PeerError::UnknownContact(*contact))?;
+                let bundle = state.bundles.get(installation).ok_or(PeerError::UnknownContact(*contact))?;
                 let prekey_version =
                     bundle.prekey(installation).map(|p| p.version).ok_or(PeerError::UnknownContact(*contact))?;
                 let session = initiate(&ctx.me.identity, &ctx.me.installation, bundle, installation, ctx.entropy)
