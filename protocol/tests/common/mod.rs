@@ -102,6 +102,10 @@ impl World {
     }
 
     fn apply(&mut self, i: usize, actions: Vec<Action>) {
+        // Store answers are handed over after the whole list is carried out, as a network would:
+        // answering inside the loop would let a later `SetTimer` of the list overwrite the
+        // timer the answer's own handling set.
+        let mut answers = Vec::new();
         for action in actions {
             match action {
                 Action::Persist(s) => self.nodes[i].persisted = Some(s),
@@ -128,7 +132,7 @@ impl World {
                         })
                         .cloned()
                         .collect();
-                    let _ = self.event(i, Event::StoreResult { request, messages, next_cursor: None });
+                    answers.push(Event::StoreResult { request, messages, next_cursor: None });
                 }
                 Action::Subscribe(_)
                 | Action::Unsubscribe(_)
@@ -137,6 +141,9 @@ impl World {
                 | Action::ShowPairingQr { .. }
                 | Action::ShowAuthcode(_) => {}
             }
+        }
+        for answer in answers {
+            let _ = self.event(i, answer);
         }
     }
 
