@@ -3,9 +3,9 @@
 //!
 //! Contract (quinn/str0m style): the driver calls [`Peer::handle`] with `now`, an [`Event`] and
 //! an [`Entropy`], and carries out the returned [`Action`]s in order. A refused event returns a
-//! [`PeerError`] and leaves the peer exactly as it was. Whenever the state changes, the first
-//! action is [`Action::Persist`]: storing it before the rest guarantees that no ciphertext is
-//! published, and no plaintext delivered, from a state a crash could roll back.
+//! [`PeerError`] and leaves the peer exactly as it was. Whenever the state changes, the actions
+//! are what the application sees, then exactly one [`Action::Persist`], then what goes to the
+//! network (see [`action`]): no ciphertext is published from a state a crash could roll back.
 
 pub mod action;
 pub mod contacts;
