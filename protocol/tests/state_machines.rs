@@ -267,7 +267,7 @@ impl Pairing {
         Self { owner, scanner, owner_cov, scanner_cov, to_owner, to_scanner, qr, now: T0, e }
     }
 
-    fn owner(&mut self, event: OwnerEvent<'_>) -> Option<Vec<PairingAction>> {
+    fn owner(&mut self, event: OwnerEvent<'_>) {
         let before = self.owner.clone();
         match self.owner.handle(event, self.now, &mut self.e) {
             Ok(actions) => {
@@ -278,27 +278,19 @@ impl Pairing {
                         self.qr = Some((qr.to_string(), *nametag));
                     }
                 }
-                Some(actions)
             }
-            Err(_) => {
-                assert_eq!(self.owner, before, "a refused event changes nothing");
-                None
-            }
+            Err(_) => assert_eq!(self.owner, before, "a refused event changes nothing"),
         }
     }
 
-    fn scanner(&mut self, event: ScannerEvent<'_>) -> Option<Vec<PairingAction>> {
+    fn scanner(&mut self, event: ScannerEvent<'_>) {
         let before = self.scanner.clone();
         match self.scanner.handle(event, self.now, &mut self.e) {
             Ok(actions) => {
                 self.scanner_cov.observe(before.state().name(), event.name(), self.scanner.state().name());
                 self.to_owner.extend(published(&actions));
-                Some(actions)
             }
-            Err(_) => {
-                assert_eq!(self.scanner, before, "a refused event changes nothing");
-                None
-            }
+            Err(_) => assert_eq!(self.scanner, before, "a refused event changes nothing"),
         }
     }
 
@@ -341,7 +333,7 @@ impl Pairing {
     /// One random step: user actions, deliveries (with replays and echoes), time passing.
     fn step(&mut self) {
         match pick(&mut self.e, 40) {
-            0..=1 => drop(self.owner(OwnerEvent::ExposeQr)),
+            0..=1 => self.owner(OwnerEvent::ExposeQr),
             2..=4 => {
                 if let Some((qr, nametag)) = self.qr.clone() {
                     self.scanner(ScannerEvent::Scan { qr: &qr, nametag });
@@ -357,23 +349,20 @@ impl Pairing {
                     self.scanner(ScannerEvent::Message(&m));
                 }
             }
-            21..=23 => drop(self.owner(OwnerEvent::ConfirmAuthcode)),
-            24..=26 => drop(self.scanner(ScannerEvent::ConfirmAuthcode)),
-            27 => drop(self.owner(OwnerEvent::RejectAuthcode)),
-            28 => drop(self.scanner(ScannerEvent::RejectAuthcode)),
+            21..=23 => self.owner(OwnerEvent::ConfirmAuthcode),
+            24..=26 => self.scanner(ScannerEvent::ConfirmAuthcode),
+            27 => self.owner(OwnerEvent::RejectAuthcode),
+            28 => self.scanner(ScannerEvent::RejectAuthcode),
             29..=30 => {
                 self.now = self.now.saturating_add(Duration::from_secs(1));
                 self.owner(OwnerEvent::Tick);
                 self.scanner(ScannerEvent::Tick);
             }
             31 => self.now = self.now.saturating_add(Duration::from_secs(61)),
-            32..=34 => drop(self.owner(OwnerEvent::Send(b"to scanner"))),
-            35..=37 => drop(self.scanner(ScannerEvent::Send(b"to owner"))),
-            38 => drop(if chance(&mut self.e, 50) {
-                self.owner(OwnerEvent::Cancel)
-            } else {
-                self.scanner(ScannerEvent::Cancel)
-            }),
+            32..=34 => self.owner(OwnerEvent::Send(b"to scanner")),
+            35..=37 => self.scanner(ScannerEvent::Send(b"to owner")),
+            38 if chance(&mut self.e, 50) => self.owner(OwnerEvent::Cancel),
+            38 => self.scanner(ScannerEvent::Cancel),
             _ => {
                 // Echoes: each side hears its own messages on the shared topic.
                 if let Some(m) = self.to_scanner.first().cloned() {
@@ -531,22 +520,16 @@ impl X3dhRun {
         message
     }
 
-    /// Decrypts (a corrupted copy first, refused without a change); false if refused.
-    fn decrypt(&mut self, session: &mut Session, message: &EncryptedMessage) -> bool {
+    /// Decrypts (a corrupted copy first, refused without a change); a refusal changes nothing.
+    fn decrypt(&mut self, session: &mut Session, message: &EncryptedMessage) {
         let before = session.clone();
         let mut forged = message.clone();
         forged.ciphertext[0] ^= 1;
         assert!(session.decrypt_in_place(&forged).is_err());
         assert_eq!(*session, before, "a refused message changes nothing");
         match session.decrypt_in_place(message) {
-            Ok(_) => {
-                self.observe(Some(&before), "decrypt", session);
-                true
-            }
-            Err(_) => {
-                assert_eq!(*session, before, "a refused message changes nothing");
-                false
-            }
+            Ok(_) => self.observe(Some(&before), "decrypt", session),
+            Err(_) => assert_eq!(*session, before, "a refused message changes nothing"),
         }
     }
 }
@@ -583,7 +566,7 @@ fn x3dh_session_and_ratchet_tables_match_random_conversations() {
                     let i = pick(&mut run.e, to_b.len());
                     let m = if chance(&mut run.e, 80) { to_b.remove(i) } else { to_b[i].clone() };
                     match b.as_mut() {
-                        Some(b) => drop(run.decrypt(b, &m)),
+                        Some(b) => run.decrypt(b, &m),
                         None => {
                             let (session, _) =
                                 x3dh::respond(&bob, &bob_device, &prekeys, T0, &alice_device, &m).unwrap();
@@ -608,6 +591,11 @@ fn x3dh_session_and_ratchet_tables_match_random_conversations() {
 // ---------------------------------------------------------------------------------------------
 // The outbox
 
+/// Every (message, device) pair of `ids` and `devices`.
+fn pairs(ids: &[MessageId], devices: &[Device]) -> Vec<(MessageId, Device)> {
+    ids.iter().flat_map(|id| devices.iter().map(move |d| (*id, d.clone()))).collect()
+}
+
 fn target_state(outbox: &Outbox, id: &MessageId, device: &Device) -> &'static str {
     outbox.messages().get(id).and_then(|m| m.targets.get(device)).map_or(OUTSIDE, delivery::TargetState::name)
 }
@@ -628,9 +616,6 @@ fn outbox_table_matches_random_sends_acks_and_retries() {
     let mut now = T0;
     for n in 0..600u32 {
         let before = outbox.clone();
-        let pairs = |ids: &[MessageId]| -> Vec<(MessageId, Device)> {
-            ids.iter().flat_map(|id| devices.iter().map(move |d| (*id, d.clone()))).collect()
-        };
         let (event, touched): (&str, Vec<(MessageId, Device)>) = match pick(&mut e, 7) {
             0 | 1 => {
                 let mut bytes = [0u8; 16];
@@ -643,13 +628,10 @@ fn outbox_table_matches_random_sends_acks_and_retries() {
                 } else {
                     let targets: Vec<Device> = devices.iter().filter(|_| chance(&mut e, 60)).cloned().collect();
                     outbox.enqueue(&frame, targets);
-                    ("enqueue", pairs(&[frame.id]))
+                    ("enqueue", pairs(&[frame.id], &devices))
                 }
             }
-            op if ids.is_empty() => {
-                let _ = op;
-                continue;
-            }
+            _ if ids.is_empty() => continue,
             2 => {
                 let (id, d) = (ids[pick(&mut e, ids.len())], devices[pick(&mut e, 3)].clone());
                 outbox.add_target(&id, d.clone());
@@ -668,10 +650,10 @@ fn outbox_table_matches_random_sends_acks_and_retries() {
             _ => {
                 now = now.saturating_add(Duration::from_secs(if chance(&mut e, 70) { 5 } else { 700 }));
                 let _ = outbox.due(now, &config);
-                ("due", pairs(&ids))
+                ("due", pairs(&ids, &devices))
             }
         };
-        for (id, d) in pairs(&ids) {
+        for (id, d) in pairs(&ids, &devices) {
             let (from, to) = (target_state(&before, &id, &d), target_state(&outbox, &id, &d));
             if touched.contains(&(id, d.clone())) {
                 if (from, to) != (OUTSIDE, OUTSIDE) {
