@@ -76,6 +76,24 @@ fn loss_is_repaired_by_retries_and_duplicates_are_suppressed() {
     assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
 }
 
+/// A message to a contact that never answers stays open for the handshake window; the timer
+/// that fires exactly at the window's end must close it (and the peer must keep asking for
+/// timers), not leave a deadline in the past that no timer will ever fire again.
+#[test]
+fn a_timer_fired_exactly_at_a_deadline_closes_it_and_the_peer_keeps_ticking() {
+    let mut w = World::new();
+    let alice = w.add(1, 10, noise_config());
+    let bob = w.add(2, 20, noise_config());
+    let to = *w.nodes[bob].peer.identity();
+    w.event(alice, Event::SendText { to, body: b"into the void".to_vec() }).unwrap();
+    w.inflight.clear();
+    w.settle_timers_only(Duration::from_secs(2 * 24 * 3600));
+    assert_eq!(w.nodes[alice].failed, 1, "the message is reported as not delivered");
+    let next = w.nodes[alice].peer.next_deadline().expect("bundle republication and prekey rotation");
+    assert!(next > w.now, "no deadline is left in the past");
+    assert!(w.nodes[alice].timer.is_some(), "a timer is still requested");
+}
+
 #[test]
 fn a_crash_restores_from_the_last_snapshot_without_redelivery() {
     let mut w = World::new();
@@ -112,22 +130,7 @@ fn snapshots_restore_identical_peers() {
 
 /// Drives a pairing between two devices of the same account through the public API.
 fn pair(w: &mut World, owner: usize, scanner: usize) {
-    let mut qr = None;
-    let now = w.now;
-    let node = &mut w.nodes[owner];
-    let actions = node.peer.handle(now, Event::StartPairing, &mut node.entropy).unwrap();
-    for a in &actions {
-        if let status_1to1::peer::Action::ShowPairingQr { qr: text, nametag, .. } = a {
-            qr = Some((text.clone(), *nametag));
-        }
-    }
-    w.apply_public(owner, actions);
-    let (text, nametag) = qr.expect("a QR is shown");
-    w.event(scanner, Event::ScanPairingQr { qr: text, nametag }).unwrap();
-    w.settle(Duration::from_secs(1));
-    w.event(owner, Event::ConfirmPairing { accept: true }).unwrap();
-    w.event(scanner, Event::ConfirmPairing { accept: true }).unwrap();
-    w.settle(Duration::from_secs(30));
+    w.pair(owner, scanner);
 }
 
 #[test]

@@ -433,7 +433,7 @@ impl Peer {
             self.send_blind(now, &id, &identity, &frame, entropy, actions)?;
         }
         let expired: Vec<(MessageId, IdentityKey)> =
-            self.state.open.iter().filter(|(_, (_, until))| *until < now).map(|(id, (who, _))| (*id, *who)).collect();
+            self.state.open.iter().filter(|(_, (_, until))| *until <= now).map(|(id, (who, _))| (*id, *who)).collect();
         for (id, identity) in expired {
             self.state.open.remove(&id);
             if self.state.outbox.close_open(&id) {

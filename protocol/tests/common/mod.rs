@@ -239,6 +239,26 @@ impl World {
         }
     }
 
+    /// Pairs two devices of the same account through the public API (both users confirm).
+    pub fn pair(&mut self, owner: usize, scanner: usize) {
+        let mut qr = None;
+        let now = self.now;
+        let node = &mut self.nodes[owner];
+        let actions = node.peer.handle(now, Event::StartPairing, &mut node.entropy).unwrap();
+        for a in &actions {
+            if let Action::ShowPairingQr { qr: text, nametag, .. } = a {
+                qr = Some((text.clone(), *nametag));
+            }
+        }
+        self.apply(owner, actions);
+        let (text, nametag) = qr.expect("a QR is shown");
+        self.event(scanner, Event::ScanPairingQr { qr: text, nametag }).unwrap();
+        self.settle(Duration::from_secs(1));
+        self.event(owner, Event::ConfirmPairing { accept: true }).unwrap();
+        self.event(scanner, Event::ConfirmPairing { accept: true }).unwrap();
+        self.settle(Duration::from_secs(30));
+    }
+
     /// The card node `i` shows in its contact code (with its X3DH bundle).
     pub fn contact_code_card(&self, i: usize) -> ContactCard {
         let code = self.nodes[i].peer.contact_code(self.now).expect("contact code");
