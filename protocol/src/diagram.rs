@@ -66,6 +66,7 @@ pub const MACHINES: &[&Machine] = &[
     &crate::peer::contacts::NEGOTIATION,
     &crate::noise::handshake::STATE_MACHINE,
     &crate::noise::sessions::STATE_MACHINE,
+    &crate::peer::link::STATE_MACHINE,
     &crate::pairing::owner::STATE_MACHINE,
     &crate::pairing::scanner::STATE_MACHINE,
     &crate::x3dh::SESSION_STATE_MACHINE,

@@ -22,7 +22,7 @@ use status_1to1::pairing::{
     ScannerEvent, Variant,
 };
 use status_1to1::peer::delivery::{self, DeliveryConfig, Device, Outbox};
-use status_1to1::peer::{Event, Frame, FrameBody, KeyExchange, MessageId, PeerConfig, contacts};
+use status_1to1::peer::{Event, Frame, FrameBody, KeyExchange, MessageId, NoiseLink, PeerConfig, contacts};
 use status_1to1::time::Timestamp;
 use status_1to1::waku::WakuMessage;
 use status_1to1::x3dh::{self, EncryptedMessage, PrekeyStore, Session, VerifiedBundle};
@@ -722,6 +722,104 @@ fn negotiation_table_matches_the_peer() {
     ] {
         negotiation_run(&mut c, a, b, cards, concurrent);
     }
+    assert_covered(&c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Noise link with a device, through the peer
+
+/// Records every change of a Noise link seen in the world's history, then starts a new history.
+fn record_links(c: &mut Coverage, w: &mut common::World) {
+    let devices: Vec<Device> = w
+        .nodes
+        .iter()
+        .map(|n| Device { identity: *n.peer.identity(), installation: n.peer.installation().clone() })
+        .collect();
+    for step in w.history.replace(Vec::new()).unwrap_or_default() {
+        for device in &devices {
+            let state = |p: &status_1to1::peer::Peer| p.noise_link(device).map_or(OUTSIDE, NoiseLink::name);
+            let (from, to) = (state(&step.before), state(&step.after));
+            if from != to {
+                c.observe(from, step.event, to);
+            }
+        }
+    }
+}
+
+/// Two Noise accounts with history on, and each one's device as the other sees it.
+fn noise_pair() -> (common::World, usize, usize, Device) {
+    let mut w = common::World::new();
+    let (alice, bob) = (w.add(1, 11, config(KeyExchange::Noise)), w.add(2, 22, config(KeyExchange::Noise)));
+    w.history = Some(Vec::new());
+    let bob_device =
+        Device { identity: *w.nodes[bob].peer.identity(), installation: w.nodes[bob].peer.installation().clone() };
+    (w, alice, bob, bob_device)
+}
+
+fn send(w: &mut common::World, from: usize, to: usize, body: &str) {
+    let to = *w.nodes[to].peer.identity();
+    w.event(from, Event::SendText { to, body: body.as_bytes().to_vec() }).unwrap();
+}
+
+/// Delivers in-flight messages one by one until `node`'s link with `device` is `state`.
+fn deliver_until(w: &mut common::World, node: usize, device: &Device, state: NoiseLink) {
+    while w.nodes[node].peer.noise_link(device) != Some(state) {
+        let (j, message) = w.inflight.pop_front().expect("the state is reached before the network is quiet");
+        let _ = w.event(j, Event::Received { message, origin: status_1to1::peer::Origin::Relay });
+    }
+}
+
+#[test]
+fn noise_link_table_matches_the_peer() {
+    let mut c = Coverage::new(&status_1to1::peer::link::STATE_MACHINE);
+    // Establish, terminate (publicly, then privately), re-activate from the other side.
+    for public in [true, false] {
+        let (mut w, alice, bob, _) = noise_pair();
+        send(&mut w, alice, bob, "one");
+        w.settle(Duration::from_secs(60));
+        let with = *w.nodes[bob].peer.identity();
+        w.event(alice, Event::EndChat { with, public }).unwrap();
+        w.settle(Duration::from_secs(60));
+        send(&mut w, bob, alice, "two");
+        w.settle(Duration::from_secs(600));
+        assert_eq!(w.texts(alice), vec!["two"]);
+        record_links(&mut c, &mut w);
+    }
+    // Terminated, and gone silent, before the responder was heard from; silence once established.
+    let (mut w, alice, bob, bob_device) = noise_pair();
+    send(&mut w, alice, bob, "one");
+    deliver_until(&mut w, alice, &bob_device, NoiseLink::Unconfirmed);
+    let with = bob_device.identity;
+    w.event(alice, Event::EndChat { with, public: true }).unwrap();
+    record_links(&mut c, &mut w);
+    let (mut w, alice, bob, bob_device) = noise_pair();
+    send(&mut w, alice, bob, "one");
+    deliver_until(&mut w, alice, &bob_device, NoiseLink::Unconfirmed);
+    w.inflight.clear();
+    w.settle_timers_only(Duration::from_secs(31 * 24 * 3600));
+    assert_eq!(w.nodes[alice].peer.noise_link(&bob_device), Some(NoiseLink::Stale));
+    record_links(&mut c, &mut w);
+    let (mut w, alice, bob, bob_device) = noise_pair();
+    send(&mut w, alice, bob, "one");
+    w.settle(Duration::from_secs(60));
+    w.settle_timers_only(Duration::from_secs(31 * 24 * 3600));
+    assert_eq!(w.nodes[alice].peer.noise_link(&bob_device), Some(NoiseLink::Stale));
+    record_links(&mut c, &mut w);
+    // Both start at once: concurrent handshakes converge on one session.
+    let (mut w, alice, bob, _) = noise_pair();
+    send(&mut w, alice, bob, "one");
+    send(&mut w, bob, alice, "two");
+    w.settle(Duration::from_secs(600));
+    assert_eq!((w.texts(alice), w.texts(bob)), (vec!["two".to_owned()], vec!["one".to_owned()]));
+    record_links(&mut c, &mut w);
+    // A device of our own: paired, then removed.
+    let mut w = common::World::new();
+    let (phone, laptop) = (w.add(1, 10, config(KeyExchange::Noise)), w.add(1, 11, config(KeyExchange::Noise)));
+    w.history = Some(Vec::new());
+    w.pair(phone, laptop);
+    let installation = w.nodes[laptop].peer.installation().clone();
+    w.event(phone, Event::RemoveOwnDevice(installation)).unwrap();
+    record_links(&mut c, &mut w);
     assert_covered(&c);
 }
 

@@ -14,6 +14,7 @@ pub mod devices;
 pub mod error;
 pub mod event;
 pub mod frame;
+pub mod link;
 mod noise_path;
 mod own_pairing;
 mod receive;
@@ -34,6 +35,7 @@ pub use devices::OwnDevice;
 pub use error::PeerError;
 pub use event::{Event, Origin, RequestId};
 pub use frame::{Frame, FrameBody, MessageId};
+pub use link::NoiseLink;
 pub use noise_path::NoiseMultiDevice;
 pub use snapshot::{Snapshot, SnapshotError};
 
