@@ -96,7 +96,7 @@ pub const STATE_MACHINE: crate::diagram::Machine = {
             T::new("Waiting", "add_target", "Waiting", "already a target"),
             T::new("Waiting", "due", "Waiting", "no session with the device yet"),
             T::new("Waiting", "mark_sent", "Sent", "first send, retry after first_retry"),
-            T::new("Waiting", "acknowledge", OUTSIDE, "acknowledged before the send was recorded"),
+            T::new("Waiting", "acknowledge", OUTSIDE, "no send recorded, e.g. a device answering an open message"),
             T::new("Sent", "mark_sent", "Sent", "retry, backoff doubles up to max_backoff"),
             T::new("Sent", "due", "Sent", "below the attempt bound"),
             T::new("Sent", "add_target", "Sent", "already a target"),

@@ -50,7 +50,7 @@ pub const SENDING_STATE_MACHINE: crate::diagram::Machine = {
     use crate::diagram::{OUTSIDE, Transition as T};
     crate::diagram::Machine {
         id: "ratchet_sending",
-        title: "Double Ratchet sending half (DR §3, profile §4.3)",
+        title: "Double Ratchet sending half (DR §3, profile §5.6)",
         code: "`ratchet::Sending` (`Ratchet::sending`), `protocol/src/ratchet/state.rs`",
         summary: "Whether a sending chain exists. A new ratchet key from the peer closes it (`Pending`); the next \
                   send draws a fresh key pair and opens a new one, so decryption needs no randomness. Decryption \
