@@ -265,3 +265,53 @@ fn n11m_shares_one_session_per_contact_pair_and_relays_through_its_writer() {
     let writable: usize = [bob_phone, bob_laptop].iter().map(|&i| w.nodes[i].peer.bounds().noise_sessions).sum();
     assert!(writable >= 2, "sync sessions and the shared session exist");
 }
+
+/// Message 3 of a Noise handshake names the initiator's identity; the responder accepts it only
+/// if that identity's X25519 key is the static key the handshake proved. A stranger who claims
+/// to be someone else gets nothing: the event is refused and the peer is unchanged.
+#[test]
+fn a_handshake_whose_message_3_claims_another_identity_is_refused() {
+    use status_1to1::crypto::KeyPair;
+    use status_1to1::identity::IdentityKeyPair;
+    use status_1to1::noise::{Handshake, HandshakeConfig, HandshakePattern, PayloadV2, Role};
+    use status_1to1::peer::topics::{noise_inbox_nametag, partition_topic};
+    use status_1to1::peer::{Origin, PeerError};
+    use status_1to1::waku::WakuMessage;
+
+    let mut w = World::new();
+    let bob = w.add(2, 20, noise_config());
+    let bob_identity = *w.nodes[bob].peer.identity();
+    let claimed = *IdentityKeyPair::from_seed([1; 32]).public();
+    let mut e = status_1to1::SeededEntropy::from_u64(99);
+    let mut prologue = b"status-1to1/noise-1to1/v1".to_vec();
+    prologue.extend_from_slice(bob_identity.as_bytes());
+    let mut mallory = Handshake::new(
+        HandshakeConfig::new(HandshakePattern::XK1, Role::Initiator)
+            .prologue(prologue)
+            .local_static(KeyPair::generate(&mut e))
+            .remote_static(*bob_identity.dh_public()),
+    )
+    .unwrap();
+    let topic = partition_topic(&bob_identity);
+    let first = mallory.write_message(&mut e, b"", &noise_inbox_nametag(&bob_identity)).unwrap();
+    let first = WakuMessage::noise(first.encode().unwrap(), topic.clone(), 0, false);
+    w.event(bob, Event::Received { message: first, origin: Origin::Relay }).unwrap();
+    let (_, second) = w.inflight.pop_back().expect("bob answers message 1");
+    let second = PayloadV2::decode(second.noise_payload().unwrap()).unwrap();
+    let tag = mallory.next_hkdf_nametag();
+    mallory.read_message(&second, &tag).unwrap();
+    // HelloProto { identity = 1: bytes, installation_id = 2: string }, claiming someone else.
+    let mut hello = vec![0x0a, 32];
+    hello.extend_from_slice(claimed.as_bytes());
+    let installation = status_1to1::identity::InstallationId::generate(&mut e);
+    hello.extend_from_slice(&[0x12, u8::try_from(installation.as_str().len()).unwrap()]);
+    hello.extend_from_slice(installation.as_str().as_bytes());
+    let tag = mallory.next_hkdf_nametag();
+    let third = mallory.write_message(&mut e, &hello, &tag).unwrap();
+    let third = WakuMessage::noise(third.encode().unwrap(), topic, 0, false);
+    let before = w.nodes[bob].peer.clone();
+    let refused = w.event(bob, Event::Received { message: third, origin: Origin::Relay });
+    assert_eq!(refused, Err(PeerError::IdentityMismatch(claimed)));
+    assert!(w.nodes[bob].peer == before, "a refused handshake changes nothing");
+    assert!(w.nodes[bob].peer.contacts().is_empty(), "no contact is created");
+}
