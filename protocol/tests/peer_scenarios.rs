@@ -315,3 +315,43 @@ fn a_handshake_whose_message_3_claims_another_identity_is_refused() {
     assert!(w.nodes[bob].peer == before, "a refused handshake changes nothing");
     assert!(w.nodes[bob].peer.contacts().is_empty(), "no contact is created");
 }
+
+/// Anyone can send message 1 of a Noise handshake (it carries no authentication) and make us
+/// answer it; what we keep for answered handshakes is bounded, oldest dropped, and a replayed
+/// message 1 gets the same answer instead of a new entry.
+#[test]
+fn answered_handshakes_from_strangers_are_bounded() {
+    use status_1to1::crypto::KeyPair;
+    use status_1to1::noise::{Handshake, HandshakeConfig, HandshakePattern, Role};
+    use status_1to1::peer::Origin;
+    use status_1to1::peer::topics::{noise_inbox_nametag, partition_topic};
+    use status_1to1::waku::WakuMessage;
+
+    let mut w = World::new();
+    let config = PeerConfig { max_pending_noise_handshakes: 8, ..noise_config() };
+    let bob = w.add(2, 20, config);
+    let bob_identity = *w.nodes[bob].peer.identity();
+    let mut e = status_1to1::SeededEntropy::from_u64(7);
+    let mut prologue = b"status-1to1/noise-1to1/v1".to_vec();
+    prologue.extend_from_slice(bob_identity.as_bytes());
+    let mut firsts = Vec::new();
+    for _ in 0..20 {
+        let mut stranger = Handshake::new(
+            HandshakeConfig::new(HandshakePattern::XK1, Role::Initiator)
+                .prologue(prologue.clone())
+                .local_static(KeyPair::generate(&mut e))
+                .remote_static(*bob_identity.dh_public()),
+        )
+        .unwrap();
+        let first = stranger.write_message(&mut e, b"", &noise_inbox_nametag(&bob_identity)).unwrap();
+        let first = WakuMessage::noise(first.encode().unwrap(), partition_topic(&bob_identity), 0, false);
+        w.event(bob, Event::Received { message: first.clone(), origin: Origin::Relay }).unwrap();
+        firsts.push(first);
+    }
+    assert_eq!(w.nodes[bob].peer.bounds().pending_handshakes, 8, "capped, oldest dropped");
+    w.inflight.clear();
+    let last = firsts.last().cloned().unwrap();
+    w.event(bob, Event::Received { message: last, origin: Origin::Relay }).unwrap();
+    assert_eq!(w.nodes[bob].peer.bounds().pending_handshakes, 8, "a replay adds nothing");
+    assert_eq!(w.inflight.len(), 1, "a replay gets the same answer again");
+}
