@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod crypto;
+pub mod diagram;
 pub mod entropy;
 pub mod identity;
 pub mod noise;

@@ -76,6 +76,24 @@ fn loss_is_repaired_by_retries_and_duplicates_are_suppressed() {
     assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
 }
 
+/// A message to a contact that never answers stays open for the handshake window; the timer
+/// that fires exactly at the window's end must close it (and the peer must keep asking for
+/// timers), not leave a deadline in the past that no timer will ever fire again.
+#[test]
+fn a_timer_fired_exactly_at_a_deadline_closes_it_and_the_peer_keeps_ticking() {
+    let mut w = World::new();
+    let alice = w.add(1, 10, noise_config());
+    let bob = w.add(2, 20, noise_config());
+    let to = *w.nodes[bob].peer.identity();
+    w.event(alice, Event::SendText { to, body: b"into the void".to_vec() }).unwrap();
+    w.inflight.clear();
+    w.settle_timers_only(Duration::from_secs(2 * 24 * 3600));
+    assert_eq!(w.nodes[alice].failed, 1, "the message is reported as not delivered");
+    let next = w.nodes[alice].peer.next_deadline().expect("bundle republication and prekey rotation");
+    assert!(next > w.now, "no deadline is left in the past");
+    assert!(w.nodes[alice].timer.is_some(), "a timer is still requested");
+}
+
 #[test]
 fn a_crash_restores_from_the_last_snapshot_without_redelivery() {
     let mut w = World::new();
@@ -112,22 +130,7 @@ fn snapshots_restore_identical_peers() {
 
 /// Drives a pairing between two devices of the same account through the public API.
 fn pair(w: &mut World, owner: usize, scanner: usize) {
-    let mut qr = None;
-    let now = w.now;
-    let node = &mut w.nodes[owner];
-    let actions = node.peer.handle(now, Event::StartPairing, &mut node.entropy).unwrap();
-    for a in &actions {
-        if let status_1to1::peer::Action::ShowPairingQr { qr: text, nametag, .. } = a {
-            qr = Some((text.clone(), *nametag));
-        }
-    }
-    w.apply_public(owner, actions);
-    let (text, nametag) = qr.expect("a QR is shown");
-    w.event(scanner, Event::ScanPairingQr { qr: text, nametag }).unwrap();
-    w.settle(Duration::from_secs(1));
-    w.event(owner, Event::ConfirmPairing { accept: true }).unwrap();
-    w.event(scanner, Event::ConfirmPairing { accept: true }).unwrap();
-    w.settle(Duration::from_secs(30));
+    w.pair(owner, scanner);
 }
 
 #[test]
@@ -261,4 +264,94 @@ fn n11m_shares_one_session_per_contact_pair_and_relays_through_its_writer() {
     // N11M keeps one writable session per contact pair on each side.
     let writable: usize = [bob_phone, bob_laptop].iter().map(|&i| w.nodes[i].peer.bounds().noise_sessions).sum();
     assert!(writable >= 2, "sync sessions and the shared session exist");
+}
+
+/// Message 3 of a Noise handshake names the initiator's identity; the responder accepts it only
+/// if that identity's X25519 key is the static key the handshake proved. A stranger who claims
+/// to be someone else gets nothing: the event is refused and the peer is unchanged.
+#[test]
+fn a_handshake_whose_message_3_claims_another_identity_is_refused() {
+    use status_1to1::crypto::KeyPair;
+    use status_1to1::identity::IdentityKeyPair;
+    use status_1to1::noise::{Handshake, HandshakeConfig, HandshakePattern, PayloadV2, Role};
+    use status_1to1::peer::topics::{noise_inbox_nametag, partition_topic};
+    use status_1to1::peer::{Origin, PeerError};
+    use status_1to1::waku::WakuMessage;
+
+    let mut w = World::new();
+    let bob = w.add(2, 20, noise_config());
+    let bob_identity = *w.nodes[bob].peer.identity();
+    let claimed = *IdentityKeyPair::from_seed([1; 32]).public();
+    let mut e = status_1to1::SeededEntropy::from_u64(99);
+    let mut prologue = b"status-1to1/noise-1to1/v1".to_vec();
+    prologue.extend_from_slice(bob_identity.as_bytes());
+    let mut mallory = Handshake::new(
+        HandshakeConfig::new(HandshakePattern::XK1, Role::Initiator)
+            .prologue(prologue)
+            .local_static(KeyPair::generate(&mut e))
+            .remote_static(*bob_identity.dh_public()),
+    )
+    .unwrap();
+    let topic = partition_topic(&bob_identity);
+    let first = mallory.write_message(&mut e, b"", &noise_inbox_nametag(&bob_identity)).unwrap();
+    let first = WakuMessage::noise(first.encode().unwrap(), topic.clone(), 0, false);
+    w.event(bob, Event::Received { message: first, origin: Origin::Relay }).unwrap();
+    let (_, second) = w.inflight.pop_back().expect("bob answers message 1");
+    let second = PayloadV2::decode(second.noise_payload().unwrap()).unwrap();
+    let tag = mallory.next_hkdf_nametag();
+    mallory.read_message(&second, &tag).unwrap();
+    // HelloProto { identity = 1: bytes, installation_id = 2: string }, claiming someone else.
+    let mut hello = vec![0x0a, 32];
+    hello.extend_from_slice(claimed.as_bytes());
+    let installation = status_1to1::identity::InstallationId::generate(&mut e);
+    hello.extend_from_slice(&[0x12, u8::try_from(installation.as_str().len()).unwrap()]);
+    hello.extend_from_slice(installation.as_str().as_bytes());
+    let tag = mallory.next_hkdf_nametag();
+    let third = mallory.write_message(&mut e, &hello, &tag).unwrap();
+    let third = WakuMessage::noise(third.encode().unwrap(), topic, 0, false);
+    let before = w.nodes[bob].peer.clone();
+    let refused = w.event(bob, Event::Received { message: third, origin: Origin::Relay });
+    assert_eq!(refused, Err(PeerError::IdentityMismatch(claimed)));
+    assert!(w.nodes[bob].peer == before, "a refused handshake changes nothing");
+    assert!(w.nodes[bob].peer.contacts().is_empty(), "no contact is created");
+}
+
+/// Anyone can send message 1 of a Noise handshake (it carries no authentication) and make us
+/// answer it; what we keep for answered handshakes is bounded, oldest dropped, and a replayed
+/// message 1 gets the same answer instead of a new entry.
+#[test]
+fn answered_handshakes_from_strangers_are_bounded() {
+    use status_1to1::crypto::KeyPair;
+    use status_1to1::noise::{Handshake, HandshakeConfig, HandshakePattern, Role};
+    use status_1to1::peer::Origin;
+    use status_1to1::peer::topics::{noise_inbox_nametag, partition_topic};
+    use status_1to1::waku::WakuMessage;
+
+    let mut w = World::new();
+    let config = PeerConfig { max_pending_noise_handshakes: 8, ..noise_config() };
+    let bob = w.add(2, 20, config);
+    let bob_identity = *w.nodes[bob].peer.identity();
+    let mut e = status_1to1::SeededEntropy::from_u64(7);
+    let mut prologue = b"status-1to1/noise-1to1/v1".to_vec();
+    prologue.extend_from_slice(bob_identity.as_bytes());
+    let mut firsts = Vec::new();
+    for _ in 0..20 {
+        let mut stranger = Handshake::new(
+            HandshakeConfig::new(HandshakePattern::XK1, Role::Initiator)
+                .prologue(prologue.clone())
+                .local_static(KeyPair::generate(&mut e))
+                .remote_static(*bob_identity.dh_public()),
+        )
+        .unwrap();
+        let first = stranger.write_message(&mut e, b"", &noise_inbox_nametag(&bob_identity)).unwrap();
+        let first = WakuMessage::noise(first.encode().unwrap(), partition_topic(&bob_identity), 0, false);
+        w.event(bob, Event::Received { message: first.clone(), origin: Origin::Relay }).unwrap();
+        firsts.push(first);
+    }
+    assert_eq!(w.nodes[bob].peer.bounds().pending_handshakes, 8, "capped, oldest dropped");
+    w.inflight.clear();
+    let last = firsts.last().cloned().unwrap();
+    w.event(bob, Event::Received { message: last, origin: Origin::Relay }).unwrap();
+    assert_eq!(w.nodes[bob].peer.bounds().pending_handshakes, 8, "a replay adds nothing");
+    assert_eq!(w.inflight.len(), 1, "a replay gets the same answer again");
 }

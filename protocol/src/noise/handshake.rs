@@ -131,6 +131,42 @@ pub enum HandshakeStatus {
     Complete,
 }
 
+impl HandshakeStatus {
+    /// The state's name in [`STATE_MACHINE`].
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::WriteNext => "WriteNext",
+            Self::ReadNext => "ReadNext",
+            Self::Complete => "Complete",
+        }
+    }
+}
+
+/// The handshake's transitions, for every pattern and role ([`crate::diagram`]). `Transport` is
+/// the [`TransportState`] that `finalize` returns. A refused read or write changes nothing.
+pub const STATE_MACHINE: crate::diagram::Machine = {
+    use crate::diagram::{OUTSIDE, Transition as T};
+    crate::diagram::Machine {
+        id: "noise_handshake",
+        title: "Noise handshake (35/WAKU2-NOISE)",
+        code: "`noise::HandshakeStatus` (`Handshake::status`), `protocol/src/noise/handshake.rs`",
+        summary: "Whose move it is in a handshake of any pattern (K1K1, XK1, XX, XXpsk0, WakuPairing, \
+                  WakuPairing2), for either role. Reads are transactional: a message with the wrong nametag, \
+                  protocol id or keys, or one that fails authentication, leaves the handshake as it was.",
+        transitions: &[
+            T::new(OUTSIDE, "new", "WriteNext", "we send the first message"),
+            T::new(OUTSIDE, "new", "ReadNext", "the peer sends the first message"),
+            T::new("WriteNext", "write_message", "ReadNext", "the next message is the peer's"),
+            T::new("WriteNext", "write_message", "WriteNext", "the next message is ours too (WakuPairing2)"),
+            T::new("WriteNext", "write_message", "Complete", "it was the last message"),
+            T::new("ReadNext", "read_message", "WriteNext", "the next message is ours"),
+            T::new("ReadNext", "read_message", "ReadNext", "the next message is the peer's too (WakuPairing2)"),
+            T::new("ReadNext", "read_message", "Complete", "it was the last message"),
+            T::new("Complete", "finalize", "Transport", "split into the transport state"),
+        ],
+    }
+};
+
 /// A handshake in progress.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Handshake {

@@ -125,6 +125,49 @@ pub enum SessionState {
     },
 }
 
+impl SessionState {
+    /// The state's name in [`STATE_MACHINE`].
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Stale { .. } => "Stale",
+        }
+    }
+}
+
+/// A session's transitions ([`crate::diagram`]). 37's "terminated" is `Stale` with reason
+/// `TerminatedByUs` or `TerminatedByPeer`; a stale session is never re-activated in place: a
+/// new handshake binds its id into the prologue and the new session replaces it.
+pub const STATE_MACHINE: crate::diagram::Machine = {
+    use crate::diagram::{OUTSIDE, Transition as T};
+    crate::diagram::Machine {
+        id: "noise_session",
+        title: "Noise session (37/WAKU2-NOISE-SESSIONS)",
+        code: "`noise::sessions::SessionState` (`NoiseSession::state`), `protocol/src/noise/sessions.rs`",
+        summary: "A completed handshake's session. Terminated sessions are `Stale` with the reason \
+                  `TerminatedByUs` or `TerminatedByPeer`; the other reasons are `Silence` and \
+                  `SyncedFromOwnDevice` (N11M). Stale sessions send nothing (`send` is refused) but still read \
+                  late messages. Re-activation is a new handshake whose prologue binds the stale session id \
+                  (`reactivation_prologue`); the peer then holds the new session next to the stale one.",
+        transitions: &[
+            T::new(OUTSIDE, "new", "Active", "from a finalized handshake"),
+            T::new("Active", "send", "Active", ""),
+            T::new("Active", "receive", "Active", "authenticates on the topic of its index"),
+            T::new("Active", "on_termination", "Active", "token does not hash to the ct-id, ignored"),
+            T::new("Active", "check_silence", "Active", "within the silence window"),
+            T::new("Active", "terminate", "Stale", "TerminatedByUs, public or private"),
+            T::new("Active", "on_termination", "Stale", "genuine token, TerminatedByPeer"),
+            T::new("Active", "check_silence", "Stale", "nothing read for stale_after, Silence"),
+            T::new("Active", "mark_stale_from_own_device", "Stale", "SyncedFromOwnDevice"),
+            T::new("Stale", "receive", "Stale", "late messages are still read"),
+            T::new("Stale", "terminate", "Stale", "reason and time kept"),
+            T::new("Stale", "on_termination", "Stale", "reason and time kept"),
+            T::new("Stale", "check_silence", "Stale", ""),
+            T::new("Stale", "mark_stale_from_own_device", "Stale", "reason and time kept"),
+        ],
+    }
+};
+
 /// How the session's content topics evolve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TopicPolicy {

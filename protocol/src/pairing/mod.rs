@@ -178,6 +178,53 @@ impl PairingState {
     }
 }
 
+/// The rows of both roles' tables once message b is done (`exchange.rs`), wildcard rows last.
+const AFTER_MESSAGE_B: [crate::diagram::Transition; 16] = {
+    use crate::diagram::{ANY_EVENT, Transition as T};
+    [
+        T::new("AwaitingConfirmation", "Tick", "AwaitingConfirmation", "before the deadline"),
+        T::new(
+            "AwaitingConfirmation",
+            "Message",
+            "AwaitingConfirmation",
+            "the peer's static-key message came early, kept",
+        ),
+        T::new(
+            "AwaitingConfirmation",
+            "ConfirmAuthcode",
+            "AwaitingPeerStatic",
+            "we send our static key first, or none came early",
+        ),
+        T::new("AwaitingConfirmation", "ConfirmAuthcode", "Paired", "an early static-key message of the peer opens"),
+        T::new("AwaitingConfirmation", "RejectAuthcode", "Aborted", "AuthcodeRejected"),
+        T::new("AwaitingConfirmation", "Cancel", "Aborted", "Cancelled"),
+        T::new("AwaitingPeerStatic", "Tick", "AwaitingPeerStatic", "before the deadline"),
+        T::new("AwaitingPeerStatic", "Message", "Paired", "the peer's static key opens its commitment"),
+        T::new("AwaitingPeerStatic", "Message", "Aborted", "CommitmentMismatch or InvalidKey"),
+        T::new("AwaitingPeerStatic", "Cancel", "Aborted", "Cancelled"),
+        T::new("Paired", "Message", "Paired", "Received"),
+        T::new("Paired", "Send", "Paired", "Publish"),
+        T::new("Paired", "Tick", "Paired", ""),
+        T::new("Aborted", "Tick", "Aborted", ""),
+        T::new("AwaitingConfirmation", ANY_EVENT, "Aborted", "deadline passed, TimedOut"),
+        T::new("AwaitingPeerStatic", ANY_EVENT, "Aborted", "deadline passed, TimedOut"),
+    ]
+};
+
+/// A role's own rows followed by [`AFTER_MESSAGE_B`]; `M` must be `N` plus its length.
+pub(crate) const fn with_shared_rows<const N: usize, const M: usize>(
+    own: [crate::diagram::Transition; N],
+) -> [crate::diagram::Transition; M] {
+    assert!(M == N + AFTER_MESSAGE_B.len(), "M = N + AFTER_MESSAGE_B.len()");
+    let mut out = [crate::diagram::Transition::new("", "", "", ""); M];
+    let mut i = 0;
+    while i < M {
+        out[i] = if i < N { own[i] } else { AFTER_MESSAGE_B[i - N] };
+        i += 1;
+    }
+    out
+}
+
 /// A state change and what to do about it.
 pub(crate) type Step = (PairingState, Vec<PairingAction>);
 

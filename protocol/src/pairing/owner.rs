@@ -79,6 +79,57 @@ pub enum OwnerEvent<'a> {
     Cancel,
 }
 
+impl OwnerEvent<'_> {
+    /// The event's name in [`STATE_MACHINE`].
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::ExposeQr => "ExposeQr",
+            Self::Message(_) => "Message",
+            Self::ConfirmAuthcode => "ConfirmAuthcode",
+            Self::RejectAuthcode => "RejectAuthcode",
+            Self::Tick => "Tick",
+            Self::Send(_) => "Send",
+            Self::Cancel => "Cancel",
+        }
+    }
+}
+
+/// The rows of [`STATE_MACHINE`]: this role's own, then those shared with the other role.
+const OWNER_ROWS: [crate::diagram::Transition; 29] = {
+    use crate::diagram::{ANY_EVENT, OUTSIDE, Transition as T};
+    super::with_shared_rows([
+        T::new(OUTSIDE, "new", "Idle", ""),
+        T::new("Idle", "ExposeQr", "ShowingQr", "fresh ephemeral key, commitment and nametag"),
+        T::new("Idle", "Tick", "Idle", ""),
+        T::new("Idle", "Cancel", "Aborted", "Cancelled"),
+        T::new("ShowingQr", "ExposeQr", "ShowingQr", "a new QR replaces the old one"),
+        T::new("ShowingQr", "Tick", "ShowingQr", "before the QR expires"),
+        T::new("ShowingQr", "Message", "AwaitingConfirmation", "message b reads, ShowAuthcode"),
+        T::new("ShowingQr", "Message", "Aborted", "InvalidKey or MalformedCommitment"),
+        T::new("ShowingQr", "Cancel", "Aborted", "Cancelled"),
+        T::new("Aborted", "ExposeQr", "ShowingQr", "start over"),
+        T::new("AwaitingConfirmation", "ExposeQr", "ShowingQr", "deadline passed, TimedOut, then start over"),
+        T::new("AwaitingPeerStatic", "ExposeQr", "ShowingQr", "deadline passed, TimedOut, then start over"),
+        T::new("ShowingQr", ANY_EVENT, "Aborted", "QR expired, QrExpired"),
+    ])
+};
+
+/// The QR owner's transitions over [`PairingState`] ([`crate::diagram`]), both variants.
+pub const STATE_MACHINE: crate::diagram::Machine = {
+    crate::diagram::Machine {
+        id: "pairing_owner",
+        title: "Device pairing: QR owner (WAKU2-DEVICE-PAIRING)",
+        code: "`pairing::PairingState` (`PairingState::name`) driven by `QrOwner::handle`, \
+               `protocol/src/pairing/owner.rs` and `exchange.rs`",
+        summary: "The device that shows the QR. In the standard variant it sends its static key first (message \
+                  c) after the user confirms; in the camera-less variant it answers the scanner's. A passed \
+                  deadline (QR lifetime, then pairing timeout) aborts before any event is looked at; only \
+                  `ExposeQr` starts over. The peer (`peer/own_pairing.rs`) wraps this machine and turns `Paired` \
+                  into a Noise session with the new device.",
+        transitions: &OWNER_ROWS,
+    }
+};
+
 /// The device that shows the QR.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QrOwner {

@@ -39,6 +39,52 @@ pub enum ScannerEvent<'a> {
     Cancel,
 }
 
+impl ScannerEvent<'_> {
+    /// The event's name in [`STATE_MACHINE`].
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Scan { .. } => "Scan",
+            Self::Message(_) => "Message",
+            Self::ConfirmAuthcode => "ConfirmAuthcode",
+            Self::RejectAuthcode => "RejectAuthcode",
+            Self::Tick => "Tick",
+            Self::Send(_) => "Send",
+            Self::Cancel => "Cancel",
+        }
+    }
+}
+
+/// The rows of [`STATE_MACHINE`]: this role's own, then those shared with the other role.
+const SCANNER_ROWS: [crate::diagram::Transition; 25] = {
+    use crate::diagram::{OUTSIDE, Transition as T};
+    super::with_shared_rows([
+        T::new(OUTSIDE, "new", "Idle", ""),
+        T::new("Idle", "Scan", "AwaitingConfirmation", "message b sent, ShowAuthcode"),
+        T::new("Idle", "Scan", "Aborted", "WrongApplication or InvalidKey"),
+        T::new("Idle", "Tick", "Idle", ""),
+        T::new("Idle", "Cancel", "Aborted", "Cancelled"),
+        T::new("Aborted", "Scan", "AwaitingConfirmation", "start over"),
+        T::new("Aborted", "Scan", "Aborted", "WrongApplication or InvalidKey"),
+        T::new("AwaitingConfirmation", "Scan", "AwaitingConfirmation", "deadline passed, TimedOut, then start over"),
+        T::new("AwaitingPeerStatic", "Scan", "AwaitingConfirmation", "deadline passed, TimedOut, then start over"),
+    ])
+};
+
+/// The scanner's transitions over [`PairingState`] ([`crate::diagram`]), both variants.
+pub const STATE_MACHINE: crate::diagram::Machine = {
+    crate::diagram::Machine {
+        id: "pairing_scanner",
+        title: "Device pairing: scanner (WAKU2-DEVICE-PAIRING)",
+        code: "`pairing::PairingState` (`PairingState::name`) driven by `Scanner::handle`, \
+               `protocol/src/pairing/scanner.rs` and `exchange.rs`",
+        summary: "The device that scans the QR and sends message b with its commitment. In the standard \
+                  variant it answers the owner's static key (message d); in the camera-less variant it sends \
+                  its static key first. A passed deadline aborts before any event is looked at; only `Scan` \
+                  starts over. The scanner never shows a QR, so it has no `ShowingQr` state.",
+        transitions: &SCANNER_ROWS,
+    }
+};
+
 /// The device that scans the QR.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Scanner {

@@ -16,6 +16,46 @@ pub enum KeyExchange {
     Noise,
 }
 
+impl KeyExchange {
+    /// The key exchange's name in [`NEGOTIATION`].
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::X3dh => "X3dh",
+            Self::Noise => "Noise",
+        }
+    }
+}
+
+/// How the peer settles the key exchange of a chat ([`crate::diagram`]), observed on
+/// [`Contact::negotiation_state`] across [`super::Peer::handle`] calls.
+pub const NEGOTIATION: crate::diagram::Machine = {
+    use crate::diagram::{OUTSIDE, Transition as T};
+    crate::diagram::Machine {
+        id: "negotiation",
+        title: "Key-exchange negotiation per contact (55/STATUS-1TO1-CHAT)",
+        code: "`Contact::chosen` (`Contact::negotiation_state`) changed by `Contact::negotiate` and \
+               `Contact::heard_via`, called from `Peer::handle` (`protocol/src/peer/contacts.rs`, `send.rs`, \
+               `receive.rs`)",
+        summary: "Which key exchange a chat uses, per contact, as the events of `Peer::handle` change it. A choice \
+                  is sticky: only a contact that reached us over X3DH while we had chosen Noise moves the chat to \
+                  X3DH (both sides apply the same rule, so a concurrent start converges). Events that leave the \
+                  choice as it is are not drawn. What follows is the Noise path (handshake, sessions) or the \
+                  X3DH path (sessions, ratchet) below.",
+        transitions: &[
+            T::new(OUTSIDE, "AddContact", "Undecided", "from a contact card"),
+            T::new(OUTSIDE, "SendText", "X3dh", "unknown contact, we prefer X3DH"),
+            T::new(OUTSIDE, "SendText", "Noise", "unknown contact, we prefer Noise"),
+            T::new(OUTSIDE, "Received", "X3dh", "an X3DH message of a stranger decrypts"),
+            T::new(OUTSIDE, "Received", "Noise", "a stranger completes a Noise handshake"),
+            T::new("Undecided", "SendText", "X3dh", "preferred and supported, or the contact's first"),
+            T::new("Undecided", "SendText", "Noise", "preferred and supported, or the contact's first"),
+            T::new("Undecided", "Received", "X3dh", "an X3DH message decrypts"),
+            T::new("Undecided", "Received", "Noise", "a Noise handshake completes"),
+            T::new("Noise", "Received", "X3dh", "the contact chose X3DH, converge on X3DH"),
+        ],
+    }
+};
+
 /// What a contact code or QR code tells about a peer (the identity-verification phase of 55).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactCard {
@@ -98,6 +138,14 @@ impl Contact {
             None => kx,
             Some(current) => current.min(kx),
         });
+    }
+
+    /// The negotiation state's name in [`NEGOTIATION`]: `Undecided` or the chosen exchange.
+    pub const fn negotiation_state(&self) -> &'static str {
+        match self.chosen {
+            None => "Undecided",
+            Some(kx) => kx.name(),
+        }
     }
 
     /// Records activity of a device.

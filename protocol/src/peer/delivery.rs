@@ -65,6 +65,47 @@ pub enum TargetState {
     },
 }
 
+impl TargetState {
+    /// The state's name in [`STATE_MACHINE`].
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Waiting => "Waiting",
+            Self::Sent { .. } => "Sent",
+        }
+    }
+}
+
+/// The delivery of one message to one device ([`crate::diagram`]); `[*]` after creation is
+/// the device leaving the message's targets.
+pub const STATE_MACHINE: crate::diagram::Machine = {
+    use crate::diagram::{OUTSIDE, Transition as T};
+    crate::diagram::Machine {
+        id: "outbox_target",
+        title: "Outbox: one message to one device",
+        code: "`peer::delivery::TargetState` in `Outgoing::targets`, changed by `Outbox` \
+               (`protocol/src/peer/delivery.rs`)",
+        summary: "Every message the peer sends is kept per target device until that device acknowledges it; each \
+                  retry is re-encrypted on the current session and carries the same message id, which the \
+                  receiver's deduplication set turns into at-most-once delivery. A message to a contact with no \
+                  known device stays open for devices that answer later (`add_target`) until the handshake \
+                  window ends. The blind first send of an X3DH no-bundle message (`Outgoing::blind`) follows the \
+                  same retry rule and is not drawn.",
+        transitions: &[
+            T::new(OUTSIDE, "enqueue", "Waiting", "devices known at send time"),
+            T::new(OUTSIDE, "add_target", "Waiting", "a new device of an open message, not acknowledged before"),
+            T::new("Waiting", "add_target", "Waiting", "already a target"),
+            T::new("Waiting", "due", "Waiting", "no session with the device yet"),
+            T::new("Waiting", "mark_sent", "Sent", "first send, retry after first_retry"),
+            T::new("Waiting", "acknowledge", OUTSIDE, "no send recorded, e.g. a device answering an open message"),
+            T::new("Sent", "mark_sent", "Sent", "retry, backoff doubles up to max_backoff"),
+            T::new("Sent", "due", "Sent", "below the attempt bound"),
+            T::new("Sent", "add_target", "Sent", "already a target"),
+            T::new("Sent", "acknowledge", OUTSIDE, "Delivered once every target acknowledged"),
+            T::new("Sent", "due", OUTSIDE, "max_attempts sends without an acknowledgement, GaveUp"),
+        ],
+    }
+};
+
 /// A message on its way to several devices.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outgoing {

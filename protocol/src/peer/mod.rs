@@ -3,9 +3,9 @@
 //!
 //! Contract (quinn/str0m style): the driver calls [`Peer::handle`] with `now`, an [`Event`] and
 //! an [`Entropy`], and carries out the returned [`Action`]s in order. A refused event returns a
-//! [`PeerError`] and leaves the peer exactly as it was. Whenever the state changes, the first
-//! action is [`Action::Persist`]: storing it before the rest guarantees that no ciphertext is
-//! published, and no plaintext delivered, from a state a crash could roll back.
+//! [`PeerError`] and leaves the peer exactly as it was. Whenever the state changes, the actions
+//! are what the application sees, then exactly one [`Action::Persist`], then what goes to the
+//! network (see [`action`]): no ciphertext is published from a state a crash could roll back.
 
 pub mod action;
 pub mod contacts;
@@ -14,6 +14,7 @@ pub mod devices;
 pub mod error;
 pub mod event;
 pub mod frame;
+pub mod link;
 mod noise_path;
 mod own_pairing;
 mod receive;
@@ -34,6 +35,7 @@ pub use devices::OwnDevice;
 pub use error::PeerError;
 pub use event::{Event, Origin, RequestId};
 pub use frame::{Frame, FrameBody, MessageId};
+pub use link::NoiseLink;
 pub use noise_path::NoiseMultiDevice;
 pub use snapshot::{Snapshot, SnapshotError};
 
@@ -441,7 +443,7 @@ impl Peer {
             self.send_blind(now, &id, &identity, &frame, entropy, actions)?;
         }
         let expired: Vec<(MessageId, IdentityKey)> =
-            self.state.open.iter().filter(|(_, (_, until))| *until < now).map(|(id, (who, _))| (*id, *who)).collect();
+            self.state.open.iter().filter(|(_, (_, until))| *until <= now).map(|(id, (who, _))| (*id, *who)).collect();
         for (id, identity) in expired {
             self.state.open.remove(&id);
             if self.state.outbox.close_open(&id) {

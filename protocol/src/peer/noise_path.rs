@@ -716,6 +716,18 @@ impl NoisePath {
         self.sessions.values().map(|s| s.sessions.len()).sum::<usize>() + self.mirrors.len()
     }
 
+    /// The link with `device`: its active session's state, and whether it was heard from.
+    pub(crate) fn link(&self, device: &Device) -> Option<super::NoiseLink> {
+        let active = self.sessions.get(device)?.active()?;
+        Some(if active.state() != SessionState::Active {
+            super::NoiseLink::Stale
+        } else if self.unconfirmed.contains_key(device) {
+            super::NoiseLink::Unconfirmed
+        } else {
+            super::NoiseLink::Active
+        })
+    }
+
     /// Number of handshakes in flight.
     pub(crate) fn pending_handshakes(&self) -> usize {
         self.outbound.len() + self.inbound.len()

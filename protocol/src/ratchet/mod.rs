@@ -25,7 +25,7 @@ mod state;
 pub use error::RatchetError;
 pub use header::{HEADER_LEN, HEADER_VERSION, Header};
 pub use kdf::{ChainKey, MessageKey, RootKey};
-pub use state::{Ratchet, Sending};
+pub use state::{Ratchet, SENDING_STATE_MACHINE, Sending};
 
 /// HKDF info of `KDF_RK`.
 pub const INFO_ROOT: &[u8] = b"WAKU2-1TO1-v1/Root";

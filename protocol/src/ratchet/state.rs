@@ -35,6 +35,39 @@ pub enum Sending {
     Pending,
 }
 
+impl Sending {
+    /// The state's name in [`SENDING_STATE_MACHINE`].
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Active { .. } => "Active",
+            Self::Pending => "Pending",
+        }
+    }
+}
+
+/// The sending half's transitions ([`crate::diagram`]): the deferred DH ratchet step.
+pub const SENDING_STATE_MACHINE: crate::diagram::Machine = {
+    use crate::diagram::{OUTSIDE, Transition as T};
+    crate::diagram::Machine {
+        id: "ratchet_sending",
+        title: "Double Ratchet sending half (DR §3, profile §5.6)",
+        code: "`ratchet::Sending` (`Ratchet::sending`), `protocol/src/ratchet/state.rs`",
+        summary: "Whether a sending chain exists. A new ratchet key from the peer closes it (`Pending`); the next \
+                  send draws a fresh key pair and opens a new one, so decryption needs no randomness. Decryption \
+                  commits only after the AEAD tag verifies: a refused message leaves the ratchet as it was. The \
+                  initiator's ratchet is built by `x3dh::initiate`, the responder's by `x3dh::respond`.",
+        transitions: &[
+            T::new(OUTSIDE, "initiator", "Active", "x3dh initiate"),
+            T::new(OUTSIDE, "responder", "Pending", "x3dh respond"),
+            T::new("Active", "encrypt", "Active", "next message key of the chain"),
+            T::new("Active", "decrypt", "Active", "current receiving chain or a skipped key"),
+            T::new("Active", "decrypt", "Pending", "a new ratchet key of the peer"),
+            T::new("Pending", "encrypt", "Active", "fresh ratchet key pair, new sending chain"),
+            T::new("Pending", "decrypt", "Pending", "current receiving chain or a skipped key"),
+        ],
+    }
+};
+
 /// The current receiving chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct ReceivingChain {

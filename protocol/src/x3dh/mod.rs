@@ -88,7 +88,10 @@ pub use error::{BundleError, DecodeError, X3dhError};
 pub use fallback::NoBundleMessage;
 pub use message::{Envelope, Payload, Recipient};
 pub use prekeys::{OwnPrekey, PrekeyError, PrekeyStore, RETENTION, ROTATION_INTERVAL};
-pub use session::{EncryptError, EncryptedMessage, InitialHeader, Party, Role, Session, Stage, initiate, respond};
+pub use session::{
+    EncryptError, EncryptedMessage, InitialHeader, Party, Role, SESSION_STATE_MACHINE, Session, Stage, initiate,
+    respond,
+};
 
 /// HKDF info of the X3DH shared secret SK.
 pub const INFO_X3DH: &[u8] = b"WAKU2-1TO1-v1/X3DH";

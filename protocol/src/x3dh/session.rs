@@ -75,6 +75,40 @@ pub enum Stage {
     Confirmed,
 }
 
+impl Stage {
+    /// The state's name in [`SESSION_STATE_MACHINE`].
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::AwaitingReply { .. } => "AwaitingReply",
+            Self::Confirmed => "Confirmed",
+        }
+    }
+}
+
+/// A session's stages ([`crate::diagram`]). Only a message that authenticates creates or
+/// advances a session; a refused `encrypt` returns it unchanged, a refused decrypt keeps it.
+pub const SESSION_STATE_MACHINE: crate::diagram::Machine = {
+    use crate::diagram::{OUTSIDE, Transition as T};
+    crate::diagram::Machine {
+        id: "x3dh_session",
+        title: "X3DH session (53/WAKU2-X3DH, 54/WAKU2-X3DH-SESSIONS)",
+        code: "`x3dh::Stage` (`Session::stage`), `protocol/src/x3dh/session.rs`",
+        summary: "One X3DH + Double Ratchet session with one installation of a contact. The initiator attaches \
+                  its X3DH header to every message until anything from the peer decrypts on the session; the \
+                  responder's session exists only once the first message authenticated. The peer \
+                  (`peer/x3dh_path.rs`) keeps up to six sessions per contact installation and sends on the \
+                  non-superseded one with the smallest session id, so concurrent sessions converge.",
+        transitions: &[
+            T::new(OUTSIDE, "initiate", "AwaitingReply", "from a verified bundle"),
+            T::new(OUTSIDE, "respond", "Confirmed", "the first message authenticates"),
+            T::new("AwaitingReply", "encrypt", "AwaitingReply", "X3DH header attached"),
+            T::new("AwaitingReply", "decrypt", "Confirmed", "a message from the peer authenticates"),
+            T::new("Confirmed", "encrypt", "Confirmed", ""),
+            T::new("Confirmed", "decrypt", "Confirmed", ""),
+        ],
+    }
+};
+
 /// One end of a session: an identity and one of its installations.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Party {

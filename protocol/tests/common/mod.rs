@@ -25,7 +25,34 @@ pub struct Node {
     pub errors: usize,
 }
 
+/// One `Peer::handle` call that succeeded, with the peer before and after (see `World::history`).
+pub struct Step {
+    pub node: usize,
+    pub event: &'static str,
+    pub before: Peer,
+    pub after: Peer,
+}
+
+/// The name of an event's variant.
+pub fn event_name(event: &Event) -> &'static str {
+    match event {
+        Event::Start => "Start",
+        Event::SendText { .. } => "SendText",
+        Event::Received { .. } => "Received",
+        Event::StoreResult { .. } => "StoreResult",
+        Event::Timer => "Timer",
+        Event::AddContact(_) => "AddContact",
+        Event::RemoveOwnDevice(_) => "RemoveOwnDevice",
+        Event::StartPairing => "StartPairing",
+        Event::ScanPairingQr { .. } => "ScanPairingQr",
+        Event::ConfirmPairing { .. } => "ConfirmPairing",
+        Event::EndChat { .. } => "EndChat",
+    }
+}
+
 pub struct World {
+    /// When set, every successful event is recorded with the peer before and after it.
+    pub history: Option<Vec<Step>>,
     pub now: Timestamp,
     pub nodes: Vec<Node>,
     pub inflight: VecDeque<(usize, WakuMessage)>,
@@ -38,6 +65,7 @@ pub struct World {
 impl World {
     pub fn new() -> Self {
         Self {
+            history: None,
             now: Timestamp::from_millis(1_700_000_000_000),
             nodes: Vec::new(),
             inflight: VecDeque::new(),
@@ -77,8 +105,13 @@ impl World {
         let now = self.now;
         let node = &mut self.nodes[i];
         let label = format!("{event:?}").chars().take(60).collect::<String>();
+        let name = event_name(&event);
+        let before = self.history.is_some().then(|| node.peer.clone());
         match node.peer.handle(now, event, &mut node.entropy) {
             Ok(actions) => {
+                if let (Some(history), Some(before)) = (self.history.as_mut(), before) {
+                    history.push(Step { node: i, event: name, before, after: self.nodes[i].peer.clone() });
+                }
                 if std::env::var_os("WORLD_TRACE").is_some() {
                     let summary: Vec<String> =
                         actions.iter().map(|a| format!("{a:?}").chars().take(90).collect()).collect();
@@ -211,6 +244,26 @@ impl World {
         if let Some(t) = self.nodes[i].peer.next_deadline() {
             self.nodes[i].timer = Some(t);
         }
+    }
+
+    /// Pairs two devices of the same account through the public API (both users confirm).
+    pub fn pair(&mut self, owner: usize, scanner: usize) {
+        let mut qr = None;
+        let now = self.now;
+        let node = &mut self.nodes[owner];
+        let actions = node.peer.handle(now, Event::StartPairing, &mut node.entropy).unwrap();
+        for a in &actions {
+            if let Action::ShowPairingQr { qr: text, nametag, .. } = a {
+                qr = Some((text.clone(), *nametag));
+            }
+        }
+        self.apply(owner, actions);
+        let (text, nametag) = qr.expect("a QR is shown");
+        self.event(scanner, Event::ScanPairingQr { qr: text, nametag }).unwrap();
+        self.settle(Duration::from_secs(1));
+        self.event(owner, Event::ConfirmPairing { accept: true }).unwrap();
+        self.event(scanner, Event::ConfirmPairing { accept: true }).unwrap();
+        self.settle(Duration::from_secs(30));
     }
 
     /// The card node `i` shows in its contact code (with its X3DH bundle).
