@@ -255,6 +255,14 @@ impl Outbox {
         }
     }
 
+    /// A send to `device` found no usable session: the message waits for one (sent when a
+    /// session with the device is established) instead of being due again at once.
+    pub fn mark_waiting(&mut self, id: &MessageId, device: &Device) {
+        if let Some(state) = self.messages.get_mut(id).and_then(|m| m.targets.get_mut(device)) {
+            *state = TargetState::Waiting;
+        }
+    }
+
     /// Records an acknowledgement of `id` by `device`.
     pub fn acknowledge(&mut self, id: &MessageId, device: &Device) -> Option<OutboxEvent> {
         let message = self.messages.get_mut(id)?;

@@ -229,18 +229,8 @@ impl Peer {
     ) -> Result<(), PeerError> {
         let devices = self.state.noise.devices_of(to);
         self.state.outbox.enqueue(frame, devices.iter().cloned());
-        let stale = if devices.is_empty() { self.state.noise.stale_devices_of(to) } else { Vec::new() };
-        let discover = self.state.noise.discovering(to, now);
-        if discover || !stale.is_empty() {
+        if self.reach_noise_contact(now, to, devices.is_empty(), entropy, actions)? {
             self.open_for_new_devices(now, to, frame);
-            let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
-            if discover {
-                noise.start(&mut ctx, to)?;
-            }
-            // 37: a stale session is not re-opened; a new handshake binds it through its prologue.
-            for (ct_id, sid) in &stale {
-                noise.reactivate(&mut ctx, to, *ct_id, sid)?;
-            }
         }
         for device in devices {
             self.send_to_device(now, &device, &frame.id, &frame.encode(), entropy, actions)?;
@@ -248,7 +238,36 @@ impl Peer {
         Ok(())
     }
 
-    /// Encrypts a queued frame for one device and records the send.
+    /// Starts a discovery handshake with `to` when one is due and, when it has no usable session
+    /// (`no_session`), re-activation handshakes for its stale sessions. True if a handshake
+    /// started, so new devices may still join what is being sent.
+    fn reach_noise_contact(
+        &mut self,
+        now: Timestamp,
+        to: &IdentityKey,
+        no_session: bool,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<bool, PeerError> {
+        let stale = if no_session { self.state.noise.stale_devices_of(to) } else { Vec::new() };
+        let discover = self.state.noise.discovering(to, now);
+        if !discover && stale.is_empty() {
+            return Ok(false);
+        }
+        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
+        if discover {
+            noise.start(&mut ctx, to)?;
+        }
+        // 37: a stale session is not re-opened; a new handshake binds it through its prologue.
+        for (ct_id, sid) in &stale {
+            noise.reactivate(&mut ctx, to, *ct_id, sid)?;
+        }
+        Ok(true)
+    }
+
+    /// Encrypts a queued frame for one device and records the send. Without a usable session
+    /// the message waits for one (a handshake with a Noise contact is started if due), so a
+    /// retry never spins on a device it cannot reach.
     pub(super) fn send_to_device(
         &mut self,
         now: Timestamp,
@@ -260,6 +279,14 @@ impl Peer {
     ) -> Result<(), PeerError> {
         if self.transmit(now, device, frame, entropy, actions)? {
             self.state.outbox.mark_sent(id, device, now, &self.state.config.delivery);
+            return Ok(());
+        }
+        self.state.outbox.mark_waiting(id, device);
+        let noise_contact =
+            self.state.contacts.get(&device.identity).and_then(|c| c.chosen) == Some(KeyExchange::Noise);
+        if noise_contact && device.identity != *self.identity() {
+            let no_session = self.state.noise.devices_of(&device.identity).is_empty();
+            self.reach_noise_contact(now, &device.identity, no_session, entropy, actions)?;
         }
         Ok(())
     }
