@@ -1,0 +1,76 @@
+//! The real peer (`status_1to1::peer::Peer`) on every simulated device, across seeds, key
+//! exchanges and fault mixes: every invariant holds and every accepted message reaches every
+//! device of its recipient exactly once after the catch-up window.
+
+mod common;
+
+use status_1to1_sim::node::KeyExchange;
+use status_1to1_sim::scenario::{NodeKind, Overrides, Preset, ScenarioSpec};
+use status_1to1_sim::{RunOptions, replay_command, run};
+
+fn spec(key_exchange: KeyExchange, swarm: bool, no_faults: bool) -> ScenarioSpec {
+    let overrides = Overrides { key_exchange: Some(key_exchange), no_faults, node: Some(NodeKind::Peer), ..Default::default() };
+    ScenarioSpec { preset: Preset::Tiny, swarm, overrides }
+}
+
+/// Runs `seeds` of `spec` and checks every one, naming the replay command of a failure.
+fn check_seeds(spec: &ScenarioSpec, seeds: std::ops::Range<u64>) -> u64 {
+    let mut delivered = 0;
+    for seed in seeds {
+        let r = run(spec.config(seed), RunOptions::default());
+        assert!(
+            r.passed(),
+            "seed {seed} violated invariants:\n{}\nreplay: {}",
+            r.violations.iter().take(5).map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n"),
+            replay_command(seed, spec)
+        );
+        delivered += r.metrics.delivered;
+    }
+    delivered
+}
+
+#[test]
+fn x3dh_peers_under_the_default_fault_mix() {
+    assert!(check_seeds(&spec(KeyExchange::X3dh, false, false), 0..12) > 100);
+}
+
+#[test]
+fn noise_peers_under_the_default_fault_mix() {
+    assert!(check_seeds(&spec(KeyExchange::Noise, false, false), 0..12) > 100);
+}
+
+#[test]
+fn mixed_peers_converge_and_deliver() {
+    assert!(check_seeds(&spec(KeyExchange::Mixed, false, false), 0..12) > 100);
+}
+
+#[test]
+fn x3dh_peers_across_swarm_configurations() {
+    assert!(check_seeds(&spec(KeyExchange::X3dh, true, false), 0..12) > 50);
+}
+
+#[test]
+fn noise_peers_across_swarm_configurations() {
+    assert!(check_seeds(&spec(KeyExchange::Noise, true, false), 0..12) > 50);
+}
+
+#[test]
+fn clean_network_delivers_everything_once() {
+    for kx in [KeyExchange::X3dh, KeyExchange::Noise, KeyExchange::Mixed] {
+        let spec = spec(kx, false, true);
+        check_seeds(&spec, 0..3);
+        let r = run(spec.config(0), RunOptions::default());
+        assert_eq!(r.delivery_ratio(), 1.0, "{kx:?}");
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_trace_with_real_peers() {
+    let spec = spec(KeyExchange::Mixed, true, false);
+    let a = run(spec.config(7), RunOptions::default());
+    let b = run(spec.config(7), RunOptions::default());
+    let c = run(spec.config(8), RunOptions::default());
+    assert_eq!(a.trace_hex(), b.trace_hex());
+    assert_ne!(a.trace_hex(), c.trace_hex());
+    assert!(a.metrics.persists > 0 && a.metrics.delivered > 0);
+}
