@@ -9,7 +9,8 @@ use status_1to1_sim::scenario::{NodeKind, Overrides, Preset, ScenarioSpec};
 use status_1to1_sim::{RunOptions, replay_command, run};
 
 fn spec(key_exchange: KeyExchange, swarm: bool, no_faults: bool) -> ScenarioSpec {
-    let overrides = Overrides { key_exchange: Some(key_exchange), no_faults, node: Some(NodeKind::Peer), ..Default::default() };
+    let overrides =
+        Overrides { key_exchange: Some(key_exchange), no_faults, node: Some(NodeKind::Peer), ..Default::default() };
     ScenarioSpec { preset: Preset::Tiny, swarm, overrides }
 }
 

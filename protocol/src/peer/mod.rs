@@ -10,6 +10,7 @@
 pub mod action;
 pub mod contacts;
 pub mod delivery;
+mod derived;
 pub mod devices;
 pub mod error;
 pub mod event;
@@ -101,6 +102,9 @@ pub(crate) struct Me {
     identity: IdentityKeyPair,
     installation: InstallationId,
     device_key: KeyPair,
+    /// Our partitioned inbox topic (a Keccak-256 and a format), wanted on every event.
+    #[serde(skip)]
+    partition_topic: derived::Derived<String>,
 }
 
 impl Me {
@@ -110,7 +114,13 @@ impl Me {
         ikm.extend_from_slice(installation.as_str().as_bytes());
         let [secret] = hkdf_blocks::<1>(b"status-1to1/device-key/v1", &ikm);
         zeroize::Zeroize::zeroize(&mut ikm);
-        Self { identity, installation, device_key: KeyPair::from_secret(SecretKey::from_bytes(secret)) }
+        let device_key = KeyPair::from_secret(SecretKey::from_bytes(secret));
+        Self { identity, installation, device_key, partition_topic: derived::Derived::default() }
+    }
+
+    /// Our partitioned inbox topic, computed once.
+    fn partition_topic(&self) -> &str {
+        self.partition_topic.get_or_init(|| topics::partition_topic(self.identity.public()))
     }
 }
 
@@ -459,7 +469,7 @@ impl Peer {
     /// Every topic this device should listen on now.
     fn desired_topics(&self) -> BTreeSet<String> {
         let mut topics = BTreeSet::new();
-        topics.insert(topics::partition_topic(self.identity()));
+        topics.insert(self.state.me.partition_topic().to_owned());
         self.state.noise.topics(&mut topics);
         self.state.x3dh.topics(&self.state.me.identity, &mut topics);
         topics.extend(self.state.devices.flow_topic.clone());

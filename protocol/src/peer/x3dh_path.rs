@@ -27,9 +27,10 @@ use super::Ctx;
 use super::action::{Action, Notice};
 use super::contacts::KeyExchange;
 use super::delivery::Device;
+use super::derived::Derived;
 use super::error::PeerError;
 use super::topics::partition_topic;
-use crate::identity::{IdentityKey, InstallationId};
+use crate::identity::{IdentityKey, IdentityKeyPair, InstallationId};
 use crate::time::Timestamp;
 use crate::waku::WakuMessage;
 use crate::x3dh::{
@@ -104,6 +105,19 @@ struct ContactState {
     devices: BTreeMap<InstallationId, DeviceSessions>,
     /// Installations that have sent us a message: they know (and listen on) the negotiated topic.
     agreed: BTreeSet<InstallationId>,
+    /// The negotiated content topic with this contact: one X25519 to derive, needed on every
+    /// event (subscriptions) and every send, so computed once per contact and never persisted.
+    #[serde(skip)]
+    negotiated_topic: Derived<Option<String>>,
+}
+
+impl ContactState {
+    /// The negotiated content topic with `contact` (`None` if the static-static DH is
+    /// non-contributory, which validated identity keys never are).
+    fn negotiated_topic(&self, me: &IdentityKeyPair, contact: &IdentityKey) -> Option<&str> {
+        let derive = || NegotiatedSecret::new(me, contact).ok().map(|secret| secret.content_topic());
+        self.negotiated_topic.get_or_init(derive).as_deref()
+    }
 }
 
 /// The X3DH path's state.
@@ -274,12 +288,12 @@ impl X3dhPath {
     }
 
     /// Topics this path listens on: the negotiated topic of every contact we share a session with.
-    pub(crate) fn topics(&self, ctx_identity: &crate::identity::IdentityKeyPair, out: &mut BTreeSet<String>) {
+    pub(crate) fn topics(&self, me: &IdentityKeyPair, out: &mut BTreeSet<String>) {
         for (identity, state) in &self.contacts {
             if !state.devices.is_empty()
-                && let Ok(secret) = NegotiatedSecret::new(ctx_identity, identity)
+                && let Some(topic) = state.negotiated_topic(me, identity)
             {
-                out.insert(secret.content_topic());
+                out.insert(topic.to_owned());
             }
         }
     }
@@ -371,10 +385,10 @@ impl X3dhPath {
     /// The negotiated topic once every targeted installation has shown it knows it, else the
     /// contact's partitioned topic.
     fn topic_for(&self, ctx: &Ctx<'_>, contact: &IdentityKey, targets: &[InstallationId]) -> String {
-        let agreed = self.contacts.get(contact).is_some_and(|c| targets.iter().all(|t| c.agreed.contains(t)));
-        match NegotiatedSecret::new(&ctx.me.identity, contact) {
-            Ok(secret) if agreed => secret.content_topic(),
-            _ => partition_topic(contact),
+        let agreed = self.contacts.get(contact).filter(|c| targets.iter().all(|t| c.agreed.contains(t)));
+        match agreed.and_then(|c| c.negotiated_topic(&ctx.me.identity, contact)) {
+            Some(topic) => topic.to_owned(),
+            None => partition_topic(contact),
         }
     }
 
@@ -390,7 +404,7 @@ impl X3dhPath {
         let mut own_bundle_changed = false;
         let mut learned = Vec::new();
         for wire in &envelope.bundles {
-            let Ok(bundle) = VerifiedBundle::verify(wire) else { continue };
+            let Ok(bundle) = self.verify_bundle(wire) else { continue };
             if *bundle.identity() == me {
                 own_bundle_changed |= self.learn_own_devices(ctx, &bundle, enabled);
             } else {
@@ -417,6 +431,22 @@ impl X3dhPath {
                 self.on_not_addressed(ctx, &envelope, enabled)?;
                 Ok(X3dhInput::Nothing(learned))
             }
+        }
+    }
+
+    /// [`VerifiedBundle::verify`], without the Ed25519 verification and point decompression
+    /// when the wire bundle is exactly one we hold for its identity: every message carries its
+    /// sender's bundle, almost always unchanged, and verifying is a pure function of the bytes,
+    /// so the earlier result stands.
+    fn verify_bundle(&self, wire: &crate::proto::Bundle) -> Result<VerifiedBundle, crate::x3dh::BundleError> {
+        let held = self
+            .contacts
+            .iter()
+            .find(|(identity, _)| identity.as_bytes()[..] == wire.identity[..])
+            .and_then(|(_, contact)| contact.bundles.values().find(|b| b.to_proto() == *wire));
+        match held {
+            Some(bundle) => Ok(bundle.clone()),
+            None => VerifiedBundle::verify(wire),
         }
     }
 
@@ -512,7 +542,7 @@ impl X3dhPath {
         envelope: &Envelope,
         enabled: &BTreeSet<InstallationId>,
     ) -> Result<(), PeerError> {
-        let Some(sender) = envelope.bundles.iter().find_map(|b| VerifiedBundle::verify(b).ok()).map(|b| *b.identity())
+        let Some(sender) = envelope.bundles.iter().find_map(|b| self.verify_bundle(b).ok()).map(|b| *b.identity())
         else {
             return Ok(());
         };

@@ -7,7 +7,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{INFO_MESSAGE_KEYS, INFO_ROOT};
 use crate::crypto::SharedSecret;
-use crate::crypto::hash::{HmacSha256, hkdf_sha256};
+use crate::crypto::hash::{HmacSha256, hkdf_sha256, hkdf_sha256_zero_salt};
 
 macro_rules! secret_key_type {
     ($(#[$doc:meta])* $name:ident) => {
@@ -52,8 +52,6 @@ secret_key_type!(
 const CK_MESSAGE_INPUT: u8 = 0x01;
 /// `KDF_CK` input byte for the next chain key (Signal DR §5.2).
 const CK_CHAIN_INPUT: u8 = 0x02;
-/// The zero salt of the message-key HKDF.
-const ZERO_SALT: [u8; 32] = [0; 32];
 
 impl RootKey {
     /// `KDF_RK(rk, dh_out)`: `HKDF-SHA256(salt = rk, ikm = dh_out, info = "WAKU2-1TO1-v1/Root",
@@ -99,7 +97,7 @@ impl MessageKey {
     /// key = okm[0..32], nonce = okm[32..44]. Both are derived, so no nonce travels on the wire,
     /// and a fresh key per message makes the nonce unique per key.
     pub fn aead_keys(&self) -> AeadKeys {
-        let mut okm = hkdf_sha256::<44>(&ZERO_SALT, &[&self.0], INFO_MESSAGE_KEYS);
+        let mut okm = hkdf_sha256_zero_salt::<44>(&[&self.0], INFO_MESSAGE_KEYS);
         let mut keys = AeadKeys { key: [0; 32], nonce: [0; 12] };
         keys.key.copy_from_slice(&okm[..32]);
         keys.nonce.copy_from_slice(&okm[32..]);

@@ -4,15 +4,13 @@
 //! `SK = HKDF-SHA256(salt = 0x00×32, ikm = 0xFF×32 || DH1 || DH2 || DH3, info = "WAKU2-1TO1-v1/X3DH", L = 32)`.
 
 use super::{INFO_X3DH, X3dhError};
-use crate::crypto::hash::hkdf_sha256;
+use crate::crypto::hash::hkdf_sha256_zero_salt;
 use crate::crypto::{KeyPair, PublicKey, SharedSecret};
 use crate::identity::{IdentityKey, IdentityKeyPair};
 use crate::ratchet::RootKey;
 
 /// The X3DH `F` prefix for X25519: 32 bytes of 0xFF (domain separation from XEdDSA, X3DH §2.2).
 const F: [u8; 32] = [0xff; 32];
-/// The HKDF salt: as many zero bytes as the hash output.
-const ZERO_SALT: [u8; 32] = [0; 32];
 
 /// The initiator's side: `identity` is IK_A, `ephemeral` is EK_A.
 pub fn initiator_secret(
@@ -41,7 +39,7 @@ pub fn responder_secret(
 }
 
 fn derive(dh1: &SharedSecret, dh2: &SharedSecret, dh3: &SharedSecret) -> RootKey {
-    let sk = hkdf_sha256::<32>(&ZERO_SALT, &[&F, dh1.as_bytes(), dh2.as_bytes(), dh3.as_bytes()], INFO_X3DH);
+    let sk = hkdf_sha256_zero_salt::<32>(&[&F, dh1.as_bytes(), dh2.as_bytes(), dh3.as_bytes()], INFO_X3DH);
     RootKey::from_bytes(sk)
 }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::encoding::AssociatedData;
 use super::{INFO_NO_BUNDLE, X3dhError};
-use crate::crypto::hash::hkdf_sha256;
+use crate::crypto::hash::hkdf_sha256_zero_salt;
 use crate::crypto::{KeyPair, PublicKey, SharedSecret, aesgcm};
 use crate::entropy::Entropy;
 use crate::identity::{IdentityKey, IdentityKeyPair, InstallationId};
@@ -69,7 +69,7 @@ impl NoBundleMessage {
 
 fn derive(ephemeral_dh: &SharedSecret, static_dh: &SharedSecret) -> crate::ratchet::kdf::AeadKeys {
     let mut okm =
-        hkdf_sha256::<44>(&[0; 32], &[&[0xff; 32], ephemeral_dh.as_bytes(), static_dh.as_bytes()], INFO_NO_BUNDLE);
+        hkdf_sha256_zero_salt::<44>(&[&[0xff; 32], ephemeral_dh.as_bytes(), static_dh.as_bytes()], INFO_NO_BUNDLE);
     let mut keys = crate::ratchet::kdf::AeadKeys { key: [0; 32], nonce: [0; 12] };
     keys.key.copy_from_slice(&okm[..32]);
     keys.nonce.copy_from_slice(&okm[32..]);

@@ -7,7 +7,7 @@
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{INFO_TOPIC, INFO_TOPIC_KEY};
-use crate::crypto::hash::{hkdf_sha256, keccak256, pbkdf2_sha256_32};
+use crate::crypto::hash::{hkdf_sha256_zero_salt, keccak256, pbkdf2_sha256_32};
 use crate::crypto::{CryptoError, SharedSecret};
 use crate::identity::{IdentityKey, IdentityKeyPair};
 
@@ -70,7 +70,7 @@ impl NegotiatedSecret {
 
     /// The topic string: `hex(HKDF-SHA256(salt = 0x00×32, ikm = s, info = "WAKU2-1TO1-v1/Topic", 32))`.
     pub fn topic(&self) -> String {
-        hex::encode(hkdf_sha256::<32>(&[0; 32], &[&self.0], INFO_TOPIC))
+        hex::encode(hkdf_sha256_zero_salt::<32>(&[&self.0], INFO_TOPIC))
     }
 
     /// The negotiated content topic, `content_topic(self.topic())`.
@@ -82,7 +82,7 @@ impl NegotiatedSecret {
     /// `HKDF-SHA256(salt = 0x00×32, ikm = s, info = "WAKU2-1TO1-v1/TopicKey", 32)` (status-go runs
     /// PBKDF2 over the hex secret; HKDF suffices for a uniformly random input).
     pub fn waku_key(&self) -> WakuKey {
-        WakuKey(hkdf_sha256::<32>(&[0; 32], &[&self.0], INFO_TOPIC_KEY))
+        WakuKey(hkdf_sha256_zero_salt::<32>(&[&self.0], INFO_TOPIC_KEY))
     }
 }
 
