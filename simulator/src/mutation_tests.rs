@@ -112,3 +112,30 @@ fn the_minimizer_shrinks_a_failing_schedule() {
     let back: Scenario = serde_json::from_str(&json).unwrap();
     assert_eq!(runner(&back).violations.first().map(|v| v.kind), Some(ViolationKind::KeyNonceReuse));
 }
+
+/// The first seed where the real peer with `mutation` planted in its adapter shows one of `kinds`;
+/// the same seed passes without it.
+fn assert_peer_caught(mutation: crate::peer_node::PeerMutation, spec: &ScenarioSpec, kinds: &[ViolationKind]) {
+    let found = (0..20).find_map(|seed| {
+        let r = crate::run::run_peer_mutant(spec.config(seed), mutation, RunOptions::default());
+        r.violations.first().is_some_and(|v| kinds.contains(&v.kind)).then_some(seed)
+    });
+    let Some(seed) = found else { panic!("{mutation:?} was not caught as any of {kinds:?} in 20 seeds") };
+    let clean = crate::run::run_peer(spec.config(seed), RunOptions::default());
+    assert!(clean.passed(), "seed {seed} fails even without {mutation:?}: {:?}", clean.violations.first());
+}
+
+#[test]
+fn a_peer_delivery_reported_twice_is_caught() {
+    let s = spec(|_| {});
+    assert_peer_caught(crate::peer_node::PeerMutation::DeliverTwice, &s, &[ViolationKind::DuplicateDelivery]);
+}
+
+#[test]
+fn a_peer_publishing_before_persisting_is_caught() {
+    let s = spec(|o| {
+        o.crashes = Some(40.0);
+        o.torn = Some(1.0);
+    });
+    assert_peer_caught(crate::peer_node::PeerMutation::PublishBeforePersist, &s, &[ViolationKind::KeyNonceReuse]);
+}

@@ -29,6 +29,12 @@ pub fn run_mutant(cfg: ScenarioConfig, mutation: crate::standin::Mutation, opts:
     World::new(cfg, |dir| ChatFactory::new(dir).with_mutation(mutation), opts).run()
 }
 
+/// Runs `cfg` with the real peer and a planted bug in every adapter.
+#[cfg(any(test, feature = "mutants"))]
+pub fn run_peer_mutant(cfg: ScenarioConfig, mutation: crate::peer_node::PeerMutation, opts: RunOptions) -> RunReport {
+    World::new(cfg, |dir| PeerFactory::new(dir).with_mutation(mutation), opts).run()
+}
+
 /// The command that reproduces a run of `spec` with `seed`.
 pub fn replay_command(seed: u64, spec: &ScenarioSpec) -> String {
     let mut parts = vec!["status-1to1-sim".to_owned(), "replay".to_owned(), seed.to_string()];

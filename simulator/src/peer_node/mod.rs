@@ -46,6 +46,21 @@ const TIMER_STORE: u64 = 3;
 /// How often an unpaired device looks at its account's pairing board.
 const PAIRING_POLL_MS: u64 = 5_000;
 
+/// A bug planted in the adapter (test builds and the `mutants` feature only can select one), to
+/// show that the invariants catch it with real peers too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PeerMutation {
+    /// The correct adapter.
+    #[default]
+    None,
+    /// Reports every delivery twice (the application stores a message twice).
+    DeliverTwice,
+    /// Publishes ciphertexts (and reports their key uses) before persisting the state that made
+    /// them: a crash in between restores an older state that encrypts again under the same key
+    /// and nonce.
+    PublishBeforePersist,
+}
+
 /// Builds real peers for a scenario.
 #[derive(Debug)]
 pub struct PeerFactory {
@@ -53,6 +68,7 @@ pub struct PeerFactory {
     registry: Rc<RefCell<Registry>>,
     max_devices: usize,
     debug: bool,
+    mutation: PeerMutation,
 }
 
 impl PeerFactory {
@@ -63,7 +79,14 @@ impl PeerFactory {
         // A debugging aid: print every peer event and its actions to stderr. It only writes,
         // never feeds the simulation, so runs stay deterministic.
         let debug = std::env::var_os("SIM_PEER_DEBUG").is_some();
-        Self { dir, registry: Rc::default(), max_devices: most.max(3), debug }
+        Self { dir, registry: Rc::default(), max_devices: most.max(3), debug, mutation: PeerMutation::None }
+    }
+
+    /// Plants a bug in every adapter (test builds and the `mutants` feature only).
+    #[cfg(any(test, feature = "mutants"))]
+    pub fn with_mutation(mut self, mutation: PeerMutation) -> Self {
+        self.mutation = mutation;
+        self
     }
 
     fn config(&self, spec: &DeviceSpec) -> PeerConfig {
@@ -93,6 +116,7 @@ impl PeerFactory {
             armed: None,
             state_bytes: 0,
             debug: self.debug,
+            mutation: self.mutation,
         }
     }
 }
@@ -152,6 +176,7 @@ pub struct PeerNode {
     armed: Option<Timestamp>,
     state_bytes: usize,
     debug: bool,
+    mutation: PeerMutation,
 }
 
 impl std::fmt::Debug for PeerNode {
@@ -276,7 +301,11 @@ impl PeerNode {
                 self.debug_print(now, &label, &handled);
             }
             match handled {
-                Ok(actions) => self.translate(now, actions, &mut queue, out),
+                Ok(actions) => {
+                    let start = out.len();
+                    self.translate(now, actions, &mut queue, out);
+                    self.plant(&mut out[start..]);
+                }
                 Err(e) => {
                     // Nothing of a refused event leaves the device: its encryptions are void.
                     let _ = audit::take();
@@ -289,6 +318,19 @@ impl PeerNode {
             first = false;
         }
         result
+    }
+
+    /// Applies the planted bug, if any, to the actions of one peer event.
+    fn plant(&self, actions: &mut [NodeAction]) {
+        if self.mutation != PeerMutation::PublishBeforePersist {
+            return;
+        }
+        let early =
+            |a: &NodeAction| matches!(a, NodeAction::Publish { .. } | NodeAction::Notify(Notification::KeyUse { .. }));
+        // A stable partition: ciphertexts and their key uses first, everything else after.
+        let (mut front, back): (Vec<NodeAction>, Vec<NodeAction>) = actions.iter().cloned().partition(early);
+        front.extend(back);
+        actions.clone_from_slice(&front);
     }
 
     fn debug_print(&self, now: Timestamp, label: &str, result: &Result<Vec<Action>, PeerError>) {
@@ -385,7 +427,11 @@ impl PeerNode {
             let detail = format!("delivery from an unknown sender {:?}", delivery.from_installation);
             return out.push(NodeAction::Notify(Notification::Error { detail }));
         };
-        out.push(NodeAction::Notify(Notification::Delivered { from_user, from_device, body: delivery.body.clone() }));
+        let delivered = Notification::Delivered { from_user, from_device, body: delivery.body.clone() };
+        if self.mutation == PeerMutation::DeliverTwice {
+            out.push(NodeAction::Notify(delivered.clone()));
+        }
+        out.push(NodeAction::Notify(delivered));
     }
 
     fn on_notice(&mut self, notice: &Notice) {
