@@ -116,9 +116,9 @@ fn the_minimizer_shrinks_a_failing_schedule() {
 /// The first seed where the real peer with `mutation` planted in its adapter shows one of `kinds`;
 /// the same seed passes without it.
 fn assert_peer_caught(mutation: crate::peer_node::PeerMutation, spec: &ScenarioSpec, kinds: &[ViolationKind]) {
-    let found = (0..20).find_map(|seed| {
+    let found = (0..20).find(|&seed| {
         let r = crate::run::run_peer_mutant(spec.config(seed), mutation, RunOptions::default());
-        r.violations.first().is_some_and(|v| kinds.contains(&v.kind)).then_some(seed)
+        r.violations.first().is_some_and(|v| kinds.contains(&v.kind))
     });
     let Some(seed) = found else { panic!("{mutation:?} was not caught as any of {kinds:?} in 20 seeds") };
     let clean = crate::run::run_peer(spec.config(seed), RunOptions::default());
