@@ -75,3 +75,19 @@ fn the_same_seed_gives_the_same_trace_with_real_peers() {
     assert_ne!(a.trace_hex(), c.trace_hex());
     assert!(a.metrics.persists > 0 && a.metrics.delivered > 0);
 }
+
+/// Tiny swarm seeds that once failed with mixed key exchanges: an X3DH chat with a device known
+/// only over Noise (no bundle) left the message waiting forever (peer-level regression
+/// `a_device_known_only_over_noise_gets_messages_of_an_x3dh_chat` in `protocol/tests/peer_liveness.rs`).
+#[test]
+fn mixed_chats_reach_devices_known_only_over_noise() {
+    let spec = spec(KeyExchange::Mixed, true, false);
+    for seed in [15, 17, 25, 35] {
+        check_seeds(&spec, seed..seed + 1);
+    }
+}
+
+#[test]
+fn mixed_peers_across_swarm_configurations() {
+    assert!(check_seeds(&spec(KeyExchange::Mixed, true, false), 0..12) > 50);
+}

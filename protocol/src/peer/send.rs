@@ -134,6 +134,14 @@ impl Peer {
             let (mut ctx, x3dh, enabled) = Self::ctx_x3dh(&mut self.state, now, entropy, actions);
             let sent =
                 x3dh.send(&mut ctx, &device.identity, &[(device.installation.clone(), frame.to_vec())], &enabled)?;
+            if sent.is_empty() && !x3dh.installations_of(&device.identity).contains(&device.installation) {
+                // A device we know without its bundle (it reached us over Noise while our chat
+                // is X3DH): the no-bundle fallback carries the frame and our bundle, so the
+                // device answers over X3DH (§6.7: both sides converge on X3DH). Waiting would
+                // wait for a session nothing creates.
+                x3dh.send_without_bundle(&mut ctx, &device.identity, frame, &enabled)?;
+                return Ok(true);
+            }
             return Ok(!sent.is_empty());
         }
         let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
