@@ -133,9 +133,22 @@ pub(crate) struct X3dhPath {
     installations: BTreeMap<InstallationId, IdentityKey>,
     adverts: BTreeMap<IdentityKey, Timestamp>,
     /// Our bundle changed because our devices did: push it to every contact (54 "The bundle
-    /// MUST be propagated to contacts").
-    push_to_contacts: bool,
+    /// MUST be propagated to contacts"), repeated for a while since a push is not acknowledged.
+    push: Option<DevicePush>,
 }
+
+/// A push of our bundle to every contact after our devices changed. A contact that misses it
+/// never learns the new device (nothing else tells it), so it is repeated with the delivery
+/// backoff for [`DEVICE_PUSH_WINDOW`], like a Noise message 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct DevicePush {
+    next: Timestamp,
+    until: Timestamp,
+    sends: u32,
+}
+
+/// How long a device-change push is repeated.
+pub(crate) const DEVICE_PUSH_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// What an X3DH message turned out to be.
 pub(crate) enum X3dhInput {
@@ -205,33 +218,52 @@ impl X3dhPath {
     pub(crate) fn invalidate_bundle(&mut self, now: Timestamp) {
         self.bundle = None;
         self.next_publish = Some(now);
-        self.push_to_contacts = true;
+        self.push = Some(DevicePush { next: now, until: now.saturating_add(DEVICE_PUSH_WINDOW), sends: 0 });
     }
 
-    /// Publishes our bundle on our partitioned topic when due.
+    /// Publishes our bundle on our partitioned topic when due, and pushes it to our contacts
+    /// while a device-change push is running.
     pub(crate) fn publish_if_due(
         &mut self,
         ctx: &mut Ctx<'_>,
         enabled: &BTreeSet<InstallationId>,
     ) -> Result<(), PeerError> {
-        if self.next_publish.is_some_and(|t| t > ctx.now) {
-            return Ok(());
+        if self.next_publish.is_none_or(|t| t <= ctx.now) {
+            let envelope = self.bundle_envelope(ctx, enabled)?;
+            let topic = partition_topic(ctx.me.identity.public());
+            ctx.publish(WakuMessage::noise(envelope.encode(), topic, ctx.now.as_nanos_i64(), false).unversioned());
+            self.next_publish = Some(ctx.now.saturating_add(BUNDLE_REPUBLISH));
         }
+        self.push_if_due(ctx, enabled)
+    }
+
+    fn bundle_envelope(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        enabled: &BTreeSet<InstallationId>,
+    ) -> Result<Envelope, PeerError> {
         let bundle = self.own_bundle(ctx, enabled)?;
         let mut envelope = Envelope::new(ctx.me.installation.clone());
         envelope.bundles.push(bundle.to_proto());
-        let topic = partition_topic(ctx.me.identity.public());
-        ctx.publish(WakuMessage::noise(envelope.encode(), topic, ctx.now.as_nanos_i64(), false).unversioned());
-        if std::mem::take(&mut self.push_to_contacts) {
-            let contacts: Vec<IdentityKey> =
-                self.contacts.iter().filter(|(_, c)| !c.devices.is_empty()).map(|(i, _)| *i).collect();
-            for contact in contacts {
-                let targets = self.installations_of(&contact);
-                let topic = self.topic_for(ctx, &contact, &targets);
-                ctx.publish(WakuMessage::noise(envelope.encode(), topic, ctx.now.as_nanos_i64(), false).unversioned());
-            }
+        Ok(envelope)
+    }
+
+    /// One round of the device-change push: our bundle to every contact we share a session with.
+    fn push_if_due(&mut self, ctx: &mut Ctx<'_>, enabled: &BTreeSet<InstallationId>) -> Result<(), PeerError> {
+        let Some(mut push) = self.push.filter(|p| p.next <= ctx.now) else { return Ok(()) };
+        let envelope = self.bundle_envelope(ctx, enabled)?;
+        let contacts: Vec<IdentityKey> =
+            self.contacts.iter().filter(|(_, c)| !c.devices.is_empty()).map(|(i, _)| *i).collect();
+        for contact in contacts {
+            let targets = self.installations_of(&contact);
+            let topic = self.topic_for(ctx, &contact, &targets);
+            ctx.publish(WakuMessage::noise(envelope.encode(), topic, ctx.now.as_nanos_i64(), false).unversioned());
         }
-        self.next_publish = Some(ctx.now.saturating_add(BUNDLE_REPUBLISH));
+        push.sends += 1;
+        let delivery = &ctx.config.delivery;
+        let factor = 1u32.checked_shl(push.sends.saturating_sub(1)).unwrap_or(u32::MAX);
+        push.next = ctx.now.saturating_add(delivery.first_retry.saturating_mul(factor).min(delivery.max_backoff));
+        self.push = (push.next <= push.until).then_some(push);
         Ok(())
     }
 
@@ -239,7 +271,7 @@ impl X3dhPath {
     pub(crate) fn next_deadline(&self) -> Option<Timestamp> {
         let rotation =
             self.prekeys.as_ref().map(|p| p.current().created().saturating_add(crate::x3dh::ROTATION_INTERVAL));
-        [self.next_publish, rotation].into_iter().flatten().min()
+        [self.next_publish, rotation, self.push.map(|p| p.next)].into_iter().flatten().min()
     }
 
     /// Records a contact's bundle (from a contact code), verified against its identity.
