@@ -49,3 +49,48 @@ fn a_device_known_only_over_noise_gets_messages_of_an_x3dh_chat() {
     assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
     assert_eq!(w.nodes[bob].peer.unacknowledged(), 0);
 }
+
+/// Simulator seeds 7028 (tiny, swarm, mixed), 7018 (small, swarm, X3DH) and `run --seed 3`:
+/// bob pairs a second device after alice's X3DH chat with his first device started. His
+/// first device learns the new device's prekey only from the new device's bundle on bob's
+/// partitioned topic; that single publication was lost, so bob's first device never listed the
+/// new device in its bundle, alice never learned it, and alice's messages (kept open for new
+/// devices) never reached it. The device-change push now repeats the bundle on our own
+/// partitioned topic with the delivery backoff, as it does to contacts.
+/// (Failed before the fix: the laptop never received "after pairing".)
+#[test]
+fn a_lost_bundle_of_a_new_own_device_is_published_again() {
+    let mut w = World::new();
+    let alice = w.add(1, 10, config(KeyExchange::X3dh));
+    let phone = w.add(2, 20, config(KeyExchange::X3dh));
+    let (alice_card, phone_card) = (w.contact_code_card(alice), w.contact_code_card(phone));
+    w.event(alice, Event::AddContact(phone_card)).unwrap();
+    w.event(phone, Event::AddContact(alice_card)).unwrap();
+    let (a, b) = (*w.nodes[alice].peer.identity(), *w.nodes[phone].peer.identity());
+    w.event(alice, Event::SendText { to: b, body: b"before".to_vec() }).unwrap();
+    w.event(phone, Event::SendText { to: a, body: b"reply".to_vec() }).unwrap();
+    w.settle(Duration::from_secs(60));
+    assert_eq!(w.texts(phone), vec!["before"]);
+
+    // Alice's first message (on bob's partitioned topic) is past the store's retention, so the
+    // laptop does not find it at start and answer it with its bundle (54 "Partitioned devices").
+    w.store.clear();
+    let laptop = w.add(2, 21, config(KeyExchange::X3dh));
+    let partition = status_1to1::peer::topics::partition_topic(&b);
+    // Every bundle the laptop publishes on bob's partitioned topic in the two minutes after
+    // pairing is lost on its way to the phone (its first publication and the one its learning
+    // of the phone's prekey triggers).
+    let lost_until = w.now.saturating_add(Duration::from_secs(120)).as_nanos_i64();
+    w.drop_if = Some(Box::new(move |to, from, message| {
+        to == phone && from == laptop && message.content_topic == partition && message.timestamp < Some(lost_until)
+    }));
+    w.pair(phone, laptop);
+    w.event(alice, Event::SendText { to: b, body: b"after pairing".to_vec() }).unwrap();
+    w.settle(Duration::from_secs(3600));
+
+    assert_eq!(w.texts(phone), vec!["before", "after pairing"]);
+    // "before" was still open for new devices of bob (the handshake window), so the laptop
+    // gets it too.
+    assert_eq!(w.texts(laptop), vec!["before", "after pairing"], "the new device gets alice's messages");
+    assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
+}

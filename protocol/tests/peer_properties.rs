@@ -115,7 +115,7 @@ fn run(ops: Vec<Op>, kx: KeyExchange, mixed: bool) {
             }
             Op::Deliver(k) | Op::Duplicate(k) if !w.inflight.is_empty() => {
                 let k = k % w.inflight.len();
-                let (j, message) =
+                let (j, message, _) =
                     if matches!(op, Op::Duplicate(_)) { w.inflight[k].clone() } else { w.inflight.remove(k).unwrap() };
                 w.now = w.now.saturating_add(Duration::from_millis(100));
                 let _ = w.event(j, Event::Received { message, origin: Origin::Relay });

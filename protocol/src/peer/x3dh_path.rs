@@ -228,10 +228,17 @@ impl X3dhPath {
         ctx: &mut Ctx<'_>,
         enabled: &BTreeSet<InstallationId>,
     ) -> Result<(), PeerError> {
-        if self.next_publish.is_none_or(|t| t <= ctx.now) {
+        let republish = self.next_publish.is_none_or(|t| t <= ctx.now);
+        // A device-change push round also repeats the bundle on our own partitioned topic: our
+        // other devices learn a new sibling's prekey only from it, and one lost publication
+        // would leave their bundles without the sibling until the next republication.
+        let pushing = self.push.is_some_and(|p| p.next <= ctx.now);
+        if republish || pushing {
             let envelope = self.bundle_envelope(ctx, enabled)?;
             let topic = partition_topic(ctx.me.identity.public());
             ctx.publish(WakuMessage::noise(envelope.encode(), topic, ctx.now.as_nanos_i64(), false).unversioned());
+        }
+        if republish {
             self.next_publish = Some(ctx.now.saturating_add(BUNDLE_REPUBLISH));
         }
         self.push_if_due(ctx, enabled)

@@ -55,10 +55,13 @@ pub struct World {
     pub history: Option<Vec<Step>>,
     pub now: Timestamp,
     pub nodes: Vec<Node>,
-    pub inflight: VecDeque<(usize, WakuMessage)>,
+    /// Deliveries in flight: `(recipient node, message, publisher node)`.
+    pub inflight: VecDeque<(usize, WakuMessage, usize)>,
     pub store: Vec<WakuMessage>,
     /// Drop every n-th message delivery (0 = none).
     pub drop_every: usize,
+    /// Drops a delivery when it returns true: `(recipient node, publisher node, message)`.
+    pub drop_if: Option<Box<dyn FnMut(usize, usize, &WakuMessage) -> bool>>,
     pub deliveries: usize,
 }
 
@@ -71,6 +74,7 @@ impl World {
             inflight: VecDeque::new(),
             store: Vec::new(),
             drop_every: 0,
+            drop_if: None,
             deliveries: 0,
         }
     }
@@ -146,7 +150,7 @@ impl World {
                     self.store.push(m.clone());
                     for (j, n) in self.nodes.iter().enumerate() {
                         if n.online && n.peer.subscriptions().contains(&m.content_topic) {
-                            self.inflight.push_back((j, m.clone()));
+                            self.inflight.push_back((j, m.clone(), i));
                         }
                     }
                 }
@@ -184,9 +188,12 @@ impl World {
     pub fn settle(&mut self, max: Duration) {
         let deadline = self.now.saturating_add(max);
         loop {
-            while let Some((j, m)) = self.inflight.pop_front() {
+            while let Some((j, m, from)) = self.inflight.pop_front() {
                 self.deliveries += 1;
                 if self.drop_every > 0 && self.deliveries.is_multiple_of(self.drop_every) {
+                    continue;
+                }
+                if self.drop_if.as_mut().is_some_and(|drop| drop(j, from, &m)) {
                     continue;
                 }
                 if self.nodes[j].online {

@@ -289,9 +289,10 @@ impl PeerNode {
             let label = self.debug.then(|| match &event {
                 Event::Received { message, .. } => {
                     format!(
-                        "Received {} {:02x?}",
+                        "Received {} {:02x?}{}",
                         message.content_topic,
-                        &message.payload[..message.payload.len().min(8)]
+                        &message.payload[..message.payload.len().min(8)],
+                        describe_x3dh(message)
                     )
                 }
                 _ => format!("{event:?}").chars().take(100).collect::<String>(),
@@ -334,14 +335,18 @@ impl PeerNode {
     }
 
     fn debug_print(&self, now: Timestamp, label: &str, result: &Result<Vec<Action>, PeerError>) {
-        eprintln!("[{}] d{} (u{}) <- {label}", now.as_millis(), self.spec.device.0, self.spec.user.0);
+        let installation: String = self.peer.installation().as_str().chars().take(8).collect();
+        eprintln!("[{}] d{} (u{} {installation}) <- {label}", now.as_millis(), self.spec.device.0, self.spec.user.0);
         match result {
             Ok(actions) => {
                 for a in actions {
                     match a {
-                        Action::Publish(m) => {
-                            eprintln!("    Publish {} {:02x?}", m.content_topic, &m.payload[..m.payload.len().min(8)])
-                        }
+                        Action::Publish(m) => eprintln!(
+                            "    Publish {} {:02x?}{}",
+                            m.content_topic,
+                            &m.payload[..m.payload.len().min(8)],
+                            describe_x3dh(m)
+                        ),
                         _ => eprintln!("    {}", format!("{a:?}").chars().take(160).collect::<String>()),
                     }
                 }
@@ -574,4 +579,29 @@ fn rejection(error: &PeerError, received: bool) -> Notification {
         _ => RejectReason::Unauthenticated,
     };
     Notification::Rejected { reason }
+}
+
+/// For the debug print: an X3DH envelope's sender, the installations its bundles list and its
+/// recipients (first 8 characters of each installation id).
+fn describe_x3dh(message: &status_1to1::waku::WakuMessage) -> String {
+    use status_1to1::x3dh::{Envelope, Recipient};
+    if message.version.is_some() {
+        return String::new();
+    }
+    let Ok(envelope) = Envelope::decode(&message.payload) else { return String::new() };
+    let short = |s: &str| s.chars().take(8).collect::<String>();
+    let bundles: Vec<String> = envelope
+        .bundles
+        .iter()
+        .map(|b| b.signed_pre_keys.keys().map(|k| short(k)).collect::<Vec<_>>().join("+"))
+        .collect();
+    let to: Vec<String> = envelope
+        .payloads
+        .keys()
+        .map(|r| match r {
+            Recipient::Installation(i) => short(i.as_str()),
+            Recipient::Any => "any".into(),
+        })
+        .collect();
+    format!(" x3dh from {} bundles [{}] to [{}]", short(envelope.sender.as_str()), bundles.join(", "), to.join(", "))
 }
