@@ -94,3 +94,33 @@ fn a_lost_bundle_of_a_new_own_device_is_published_again() {
     assert_eq!(w.texts(laptop), vec!["before", "after pairing"], "the new device gets alice's messages");
     assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
 }
+
+/// Simulator seed 50208 (tiny, swarm, X3DH): pairing completed on the device that showed the
+/// QR but never on the scanner. Each device repeats its hello on the new channel until it
+/// hears the other's; the owner heard the scanner's, promoted the channel and answered once,
+/// and that answer and the owner's own hellos were all lost. The scanner kept repeating its
+/// hello, which the owner ignored, so the scanner waited for ever, rejected everything else
+/// the owner sent, and the account's two devices never learned each other's prekeys (a
+/// contact's messages never reached the scanner). Every repeated hello is now answered.
+/// (Failed before the fix: the scanner never listed the owner as a paired device.)
+#[test]
+fn a_lost_hello_answer_is_made_up_for_by_the_next_repeat() {
+    let mut w = World::new();
+    let owner = w.add(2, 20, config(KeyExchange::X3dh));
+    let scanner = w.add(2, 21, config(KeyExchange::X3dh));
+    let lost_until = w.now.saturating_add(Duration::from_secs(15)).as_nanos_i64();
+    w.drop_if = Some(Box::new(move |to, from, message| {
+        to == scanner
+            && from == owner
+            && message.content_topic.starts_with("/status-1to1/1/wakunoise/1/sessions/")
+            && message.timestamp < Some(lost_until)
+    }));
+    w.pair(owner, scanner);
+    w.settle(Duration::from_secs(600));
+
+    let paired = |w: &World, i: usize, other: usize| {
+        w.nodes[i].peer.own_devices().get(w.nodes[other].peer.installation()).is_some_and(|d| d.enabled)
+    };
+    assert!(paired(&w, owner, scanner), "the owner paired");
+    assert!(paired(&w, scanner, owner), "the scanner paired too");
+}

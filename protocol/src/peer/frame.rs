@@ -64,6 +64,8 @@ struct DeviceHelloProto {
     identity: Vec<u8>,
     #[prost(string, tag = "2")]
     installation_id: String,
+    #[prost(bool, tag = "3")]
+    answer: bool,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -111,6 +113,10 @@ pub enum FrameBody {
         identity: IdentityKey,
         /// The device's installation id.
         installation: crate::identity::InstallationId,
+        /// An answer to the other device's hello. A device repeats its own hello (not an
+        /// answer) until it hears one; every such hello is answered, answers never are, so a
+        /// lost answer is made up for by the next repeat and two devices cannot ping-pong.
+        answer: bool,
     },
 }
 
@@ -166,9 +172,10 @@ impl Frame {
             FrameBody::Relay { to, body } => {
                 BodyProto::Relay(SentSyncProto { to: to.as_bytes().to_vec(), body: body.clone() })
             }
-            FrameBody::DeviceHello { identity, installation } => BodyProto::DeviceHello(DeviceHelloProto {
+            FrameBody::DeviceHello { identity, installation, answer } => BodyProto::DeviceHello(DeviceHelloProto {
                 identity: identity.as_bytes().to_vec(),
                 installation_id: installation.as_str().to_owned(),
+                answer: *answer,
             }),
         };
         FrameProto { id: self.id.0.to_vec(), sent_at_ms: self.sent_at_ms, body: Some(body) }.encode_to_vec()
@@ -204,6 +211,7 @@ impl Frame {
                 identity: IdentityKey::from_slice(&h.identity).map_err(|_| FrameError::BadIdentity)?,
                 installation: crate::identity::InstallationId::parse(&h.installation_id)
                     .map_err(|_| FrameError::BadIdentity)?,
+                answer: h.answer,
             },
         };
         Ok(Self { id, sent_at_ms: proto.sent_at_ms, body })
@@ -233,6 +241,7 @@ mod tests {
             FrameBody::DeviceHello {
                 identity: who,
                 installation: crate::identity::InstallationId::generate(&mut crate::SeededEntropy::from_u64(1)),
+                answer: true,
             },
         ];
         for body in bodies {

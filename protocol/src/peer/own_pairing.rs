@@ -112,16 +112,18 @@ impl Peer {
             c.noise_topics,
             now,
         )?;
-        let hello = self.hello_frame(now, entropy);
+        let hello = self.hello_frame(now, false, entropy);
         let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
         noise.add_pending_own(&mut ctx, session, hello)
     }
 
-    pub(super) fn hello_frame(&self, now: Timestamp, entropy: &mut dyn Entropy) -> Vec<u8> {
+    /// Our hello: repeated on a freshly paired channel, or `answer`ing the other device's.
+    pub(super) fn hello_frame(&self, now: Timestamp, answer: bool, entropy: &mut dyn Entropy) -> Vec<u8> {
         let mut id = [0u8; frame::MESSAGE_ID_LEN];
         entropy.fill(&mut id);
         let me = &self.state.me;
-        let body = FrameBody::DeviceHello { identity: *me.identity.public(), installation: me.installation.clone() };
+        let body =
+            FrameBody::DeviceHello { identity: *me.identity.public(), installation: me.installation.clone(), answer };
         Frame { id: MessageId(id), sent_at_ms: now.as_millis(), body }.encode()
     }
 
@@ -135,23 +137,44 @@ impl Peer {
         actions: &mut Vec<Action>,
     ) -> Result<(), PeerError> {
         let frame = Frame::decode(plaintext)?;
-        let FrameBody::DeviceHello { identity, installation } = frame.body else { return Err(PeerError::NotForUs) };
+        let FrameBody::DeviceHello { identity, installation, answer } = frame.body else {
+            return Err(PeerError::NotForUs);
+        };
         if identity != *self.identity() || installation == self.state.me.installation {
             self.state.noise.drop_pending(index);
             actions.push(Action::Notice(Notice::PairingAborted("the paired device belongs to another account".into())));
             return Ok(());
         }
         let device = Device { identity, installation: installation.clone() };
-        let hello = self.hello_frame(now, entropy);
-        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
-        noise.promote_pending(&mut ctx, index, device.clone());
-        // Answer once on the promoted session, in case our own hello was lost.
-        noise.send(&mut ctx, &device, &hello)?;
+        {
+            let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
+            noise.promote_pending(&mut ctx, index, device.clone());
+        }
+        if !answer {
+            // The other device has not heard our hello yet (ours may have been lost).
+            self.answer_hello(now, &device, entropy, actions)?;
+        }
         self.state.devices.own.insert(installation.clone(), OwnDevice { paired_at: now, enabled: true });
         // 54: the bundle now lists the new device; republish it so our devices learn each
         // other's prekeys, and push it to contacts.
         self.state.x3dh.invalidate_bundle(now);
         actions.push(Action::Notice(Notice::OwnDevicePaired(installation)));
+        Ok(())
+    }
+
+    /// Answers a hello of our own `device` on the session we share with it. A device repeats
+    /// its hello until it hears ours, so each repeat that reaches an already promoted session
+    /// means our earlier answer was lost.
+    pub(super) fn answer_hello(
+        &mut self,
+        now: Timestamp,
+        device: &Device,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let hello = self.hello_frame(now, true, entropy);
+        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
+        noise.send(&mut ctx, device, &hello)?;
         Ok(())
     }
 

@@ -245,6 +245,13 @@ impl Peer {
                     self.send_with_id(now, to, body, frame.id, entropy, actions)?;
                 }
             }
+            FrameBody::DeviceHello { identity, installation, answer: false }
+                if device.identity == *self.identity()
+                    && identity == device.identity
+                    && installation == device.installation =>
+            {
+                return self.answer_hello(now, device, entropy, actions);
+            }
             FrameBody::DeviceHello { .. } => return Ok(()),
             FrameBody::SentSync { .. } | FrameBody::StateSync(_) | FrameBody::Relay { .. } => {
                 return Err(PeerError::NotForUs);
