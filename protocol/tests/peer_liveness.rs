@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::World;
-use status_1to1::peer::{Event, KeyExchange, PeerConfig};
+use status_1to1::peer::{DeliveryConfig, Event, KeyExchange, PeerConfig};
 
 fn config(kx: KeyExchange) -> PeerConfig {
     PeerConfig { preferred_key_exchange: kx, ..PeerConfig::default() }
@@ -123,4 +123,42 @@ fn a_lost_hello_answer_is_made_up_for_by_the_next_repeat() {
     };
     assert!(paired(&w, owner, scanner), "the owner paired");
     assert!(paired(&w, scanner, owner), "the scanner paired too");
+}
+
+/// Simulator seed 61000 (default, swarm, Noise): every retry is a new transport message, so
+/// while a device of bob's was down and the store had lost alice's messages, alice's retries
+/// ran more than the nametag window (50) ahead of the last message bob's device had read. Bob
+/// came back unable to find any of them, and the session never recovered. A contact session
+/// now turns stale after `MAX_UNANSWERED` messages with nothing read back, and the device is
+/// reached again through a re-activation handshake.
+/// (Failed before the fix: bob never received the messages sent while he was down.)
+#[test]
+fn retries_that_outrun_the_nametag_window_lead_to_a_new_session() {
+    let mut w = World::new();
+    // The simulator's delivery tuning: retries every minute at most, 90 attempts.
+    let delivery = DeliveryConfig { max_backoff: Duration::from_secs(60), max_attempts: 90, ..Default::default() };
+    let patient = PeerConfig { delivery, ..config(KeyExchange::Noise) };
+    let alice = w.add(1, 10, patient.clone());
+    let bob = w.add(2, 20, patient);
+    let (alice_card, bob_card) = (w.card(alice, &[KeyExchange::Noise]), w.card(bob, &[KeyExchange::Noise]));
+    w.event(alice, Event::AddContact(bob_card)).unwrap();
+    w.event(bob, Event::AddContact(alice_card)).unwrap();
+    let b = *w.nodes[bob].peer.identity();
+    w.event(alice, Event::SendText { to: b, body: b"first".to_vec() }).unwrap();
+    w.settle(Duration::from_secs(60));
+    assert_eq!(w.texts(bob), vec!["first"]);
+
+    w.nodes[bob].online = false;
+    for text in ["while down 1", "while down 2", "while down 3"] {
+        w.event(alice, Event::SendText { to: b, body: text.as_bytes().to_vec() }).unwrap();
+    }
+    // Three messages retried every minute for half an hour: well over 50 transport messages.
+    w.settle(Duration::from_secs(1800));
+    w.store.clear();
+    w.nodes[bob].online = true;
+    w.event(bob, Event::Start).unwrap();
+    w.settle(Duration::from_secs(4 * 3600));
+
+    assert_eq!(w.texts(bob), vec!["first", "while down 1", "while down 2", "while down 3"]);
+    assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
 }

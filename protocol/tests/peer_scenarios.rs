@@ -296,7 +296,7 @@ fn a_handshake_whose_message_3_claims_another_identity_is_refused() {
     let first = mallory.write_message(&mut e, b"", &noise_inbox_nametag(&bob_identity)).unwrap();
     let first = WakuMessage::noise(first.encode().unwrap(), topic.clone(), 0, false);
     w.event(bob, Event::Received { message: first, origin: Origin::Relay }).unwrap();
-    let (_, second) = w.inflight.pop_back().expect("bob answers message 1");
+    let (_, second, _) = w.inflight.pop_back().expect("bob answers message 1");
     let second = PayloadV2::decode(second.noise_payload().unwrap()).unwrap();
     let tag = mallory.next_hkdf_nametag();
     mallory.read_message(&second, &tag).unwrap();

@@ -155,7 +155,7 @@ fn session_step(
     let me = pick(e, 2);
     let before = sessions[me].clone();
     let from = before.state().name();
-    let event = match pick(e, 12) {
+    let event = match pick(e, 13) {
         0..=3 => match sessions[me].send(&[pick(e, 256) as u8], *now) {
             Ok(m) => {
                 inboxes[1 - me].push(m);
@@ -204,12 +204,27 @@ fn session_step(
             sessions[me].check_silence(*now);
             "check_silence"
         }
-        _ => {
+        11 => {
             if !chance(e, 20) {
                 return;
             }
             sessions[me].mark_stale_from_own_device(*now);
             "mark_stale_from_own_device"
+        }
+        _ => {
+            if chance(e, 30) {
+                // A burst nobody answers, as while the peer is away.
+                for _ in 0..sessions::MAX_UNANSWERED {
+                    let from = sessions[me].state().name();
+                    let Ok(m) = sessions[me].send(b"unanswered", *now) else { break };
+                    inboxes[1 - me].push(m);
+                    c.observe(from, "send", sessions[me].state().name());
+                }
+            }
+            let from = sessions[me].state().name();
+            sessions[me].mark_unanswered(*now);
+            c.observe(from, "mark_unanswered", sessions[me].state().name());
+            return;
         }
     };
     c.observe(from, event, sessions[me].state().name());
@@ -764,7 +779,7 @@ fn send(w: &mut common::World, from: usize, to: usize, body: &str) {
 /// Delivers in-flight messages one by one until `node`'s link with `device` is `state`.
 fn deliver_until(w: &mut common::World, node: usize, device: &Device, state: NoiseLink) {
     while w.nodes[node].peer.noise_link(device) != Some(state) {
-        let (j, message) = w.inflight.pop_front().expect("the state is reached before the network is quiet");
+        let (j, message, _) = w.inflight.pop_front().expect("the state is reached before the network is quiet");
         let _ = w.event(j, Event::Received { message, origin: status_1to1::peer::Origin::Relay });
     }
 }

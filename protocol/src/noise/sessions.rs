@@ -38,6 +38,12 @@ pub const TERMINATION_MAGIC: &[u8] = b"WAKU2-NOISE-SESSION-TERMINATION/1";
 pub const REACTIVATION_PROLOGUE_LABEL: &[u8] = b"WAKU2-NOISE-SESSIONS/reactivate/1";
 /// Default silence after which a session is considered stale.
 pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Messages we may send on a session without reading anything from the peer before a driver
+/// should stop and re-handshake ([`NoiseSession::mark_unanswered`]): every retry is a new
+/// transport message, and a peer that reads none of them cannot find messages more than
+/// [`crate::noise::nametag::NAMETAG_WINDOW`] indexes ahead of the last one it read. Half the
+/// window, since the peer may have read fewer of ours than we sent before its last answer.
+pub const MAX_UNANSWERED: u32 = (crate::noise::nametag::NAMETAG_WINDOW / 2) as u32;
 /// Default number of upcoming inbound topics listened to when rotating.
 pub const DEFAULT_ROTATION_LOOKAHEAD: usize = 4;
 
@@ -109,6 +115,9 @@ pub enum StaleReason {
     Silence,
     /// A device of ours marked it stale (N11M: stale without publishing).
     SyncedFromOwnDevice,
+    /// [`MAX_UNANSWERED`] messages sent with nothing read back: the peer's nametag window may
+    /// no longer reach our messages.
+    Unanswered,
 }
 
 /// Whether the session may carry new messages.
@@ -159,11 +168,14 @@ pub const STATE_MACHINE: crate::diagram::Machine = {
             T::new("Active", "on_termination", "Stale", "genuine token, TerminatedByPeer"),
             T::new("Active", "check_silence", "Stale", "nothing read for stale_after, Silence"),
             T::new("Active", "mark_stale_from_own_device", "Stale", "SyncedFromOwnDevice"),
+            T::new("Active", "mark_unanswered", "Active", "fewer than MAX_UNANSWERED sends since the last read"),
+            T::new("Active", "mark_unanswered", "Stale", "MAX_UNANSWERED sends with nothing read, Unanswered"),
             T::new("Stale", "receive", "Stale", "late messages are still read"),
             T::new("Stale", "terminate", "Stale", "reason and time kept"),
             T::new("Stale", "on_termination", "Stale", "reason and time kept"),
             T::new("Stale", "check_silence", "Stale", ""),
             T::new("Stale", "mark_stale_from_own_device", "Stale", "reason and time kept"),
+            T::new("Stale", "mark_unanswered", "Stale", "reason and time kept"),
         ],
     }
 };
@@ -211,6 +223,8 @@ pub struct NoiseSession {
     last_inbound: Timestamp,
     last_outbound: Timestamp,
     stale_after: Duration,
+    /// Messages sent since the peer was last read.
+    unanswered: u32,
 }
 
 impl NoiseSession {
@@ -235,6 +249,7 @@ impl NoiseSession {
             last_inbound: now,
             last_outbound: now,
             stale_after: DEFAULT_STALE_AFTER,
+            unanswered: 0,
         })
     }
 
@@ -317,6 +332,7 @@ impl NoiseSession {
         let topic = self.outbound_topic();
         let payload = self.transport.write_message(plaintext)?;
         self.last_outbound = now;
+        self.unanswered = self.unanswered.saturating_add(1);
         Ok(WakuMessage::noise(payload, topic.as_str(), now.as_nanos_i64(), false))
     }
 
@@ -337,6 +353,7 @@ impl NoiseSession {
         let mut plaintext = Vec::new();
         let info = self.transport.read_message_into(payload, &mut plaintext)?;
         self.last_inbound = now;
+        self.unanswered = 0;
         Ok((plaintext, info))
     }
 
@@ -392,6 +409,21 @@ impl NoiseSession {
             return true;
         }
         false
+    }
+
+    /// Turns the session stale once [`MAX_UNANSWERED`] messages went out with nothing read back;
+    /// true if it just did. The driver then re-activates it with a new handshake.
+    pub fn mark_unanswered(&mut self, now: Timestamp) -> bool {
+        if self.unanswered >= MAX_UNANSWERED && self.state == SessionState::Active {
+            self.state = SessionState::Stale { since: now, reason: StaleReason::Unanswered };
+            return true;
+        }
+        false
+    }
+
+    /// Messages sent since the peer was last read.
+    pub fn unanswered(&self) -> u32 {
+        self.unanswered
     }
 
     /// When the silence window ends if nothing arrives.

@@ -213,11 +213,14 @@ impl NoisePath {
     /// Stale sessions with devices of `contact` that have no active session, as the `(ct-id,
     /// session id)` a re-activation handshake binds.
     pub(crate) fn stale_devices_of(&self, contact: &IdentityKey) -> Vec<([u8; 32], SessionId)> {
-        self.sessions
-            .iter()
-            .filter(|(d, s)| &d.identity == contact && s.active().is_some_and(|s| s.state() != SessionState::Active))
-            .filter_map(|(_, s)| s.active().map(|s| (s.id().ct_id(), s.id().clone())))
-            .collect()
+        self.sessions.keys().filter(|d| &d.identity == contact).filter_map(|d| self.stale_session_of(d)).collect()
+    }
+
+    /// The stale session with `device` when it has no active one, as the `(ct-id, session id)`
+    /// a re-activation handshake binds.
+    pub(crate) fn stale_session_of(&self, device: &Device) -> Option<([u8; 32], SessionId)> {
+        let session = self.sessions.get(device)?.active()?;
+        (session.state() != SessionState::Active).then(|| (session.id().ct_id(), session.id().clone()))
     }
 
     /// Starts a discovery handshake to `contact` (unless one is in flight).
@@ -404,10 +407,13 @@ impl NoisePath {
         let me = ctx.me.identity.public();
         let mut prologue = prologue(me);
         // Message 1 travels before any key, so its payload is readable as is: a 32-byte payload
-        // names a stale session to re-activate, which only its own device can bind.
+        // names a session to re-activate, which only its own device can bind. The session may
+        // still be active here: the initiator alone can tell that its messages no longer reach
+        // us (it stopped after `MAX_UNANSWERED` of them), and only the two parties of the old
+        // session can complete the handshake.
         let payload = crate::noise::padding::unpad(&first.transport_message).map_err(|_| PeerError::NotForUs)?;
         if !payload.is_empty() {
-            let sid = self.stale_session_with_ct_id(payload).ok_or(PeerError::NotForUs)?;
+            let sid = self.session_with_ct_id(payload).ok_or(PeerError::NotForUs)?;
             prologue.extend_from_slice(&reactivation_prologue(std::slice::from_ref(&sid)));
         }
         let config = HandshakeConfig::new(HandshakePattern::XK1, Role::Responder)
@@ -441,12 +447,12 @@ impl NoisePath {
         Ok(NoiseInput::HandshakeStep)
     }
 
-    /// Our session (of any device) whose `ct-id` is `ct_id`, if it is stale.
-    fn stale_session_with_ct_id(&self, ct_id: &[u8]) -> Option<SessionId> {
+    /// Our session (of any device) whose `ct-id` is `ct_id`.
+    fn session_with_ct_id(&self, ct_id: &[u8]) -> Option<SessionId> {
         self.sessions
             .values()
             .flat_map(|d| d.sessions.iter())
-            .find(|s| s.id().ct_id().as_slice() == ct_id && s.state() != SessionState::Active)
+            .find(|s| s.id().ct_id().as_slice() == ct_id)
             .map(|s| s.id().clone())
     }
 
@@ -597,7 +603,11 @@ impl NoisePath {
         let Some(session) = self.sessions.get_mut(device).and_then(DeviceSessions::active_mut) else {
             return Ok(false);
         };
-        if session.state() != SessionState::Active {
+        // A contact's device that has read none of our last messages may be out of reach of
+        // the session's nametags: stop, and let a re-activation handshake replace the session.
+        // (Our own devices have no handshake to fall back on; their sessions stay.)
+        let contact = device.identity != *ctx.me.identity.public();
+        if session.state() != SessionState::Active || (contact && session.mark_unanswered(ctx.now)) {
             return Ok(false);
         }
         let message = session.send(frame, ctx.now)?;

@@ -258,6 +258,18 @@ impl Peer {
         actions: &mut Vec<Action>,
     ) -> Result<bool, PeerError> {
         let stale = if no_session { self.state.noise.stale_devices_of(to) } else { Vec::new() };
+        self.reach_noise_devices(now, to, stale, entropy, actions)
+    }
+
+    /// Like [`Self::reach_noise_contact`], re-activating the given stale sessions.
+    fn reach_noise_devices(
+        &mut self,
+        now: Timestamp,
+        to: &IdentityKey,
+        stale: Vec<([u8; 32], crate::noise::sessions::SessionId)>,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<bool, PeerError> {
         let discover = self.state.noise.discovering(to, now);
         if !discover && stale.is_empty() {
             return Ok(false);
@@ -293,8 +305,16 @@ impl Peer {
         let noise_contact =
             self.state.contacts.get(&device.identity).and_then(|c| c.chosen) == Some(KeyExchange::Noise);
         if noise_contact && device.identity != *self.identity() {
-            let no_session = self.state.noise.devices_of(&device.identity).is_empty();
-            self.reach_noise_contact(now, &device.identity, no_session, entropy, actions)?;
+            // This device's own stale session is re-activated even while the contact's other
+            // devices have active ones (it turned stale unanswered, say).
+            let stale = match self.state.noise.stale_session_of(device) {
+                Some(own) => vec![own],
+                None if self.state.noise.devices_of(&device.identity).is_empty() => {
+                    self.state.noise.stale_devices_of(&device.identity)
+                }
+                None => Vec::new(),
+            };
+            self.reach_noise_devices(now, &device.identity, stale, entropy, actions)?;
         }
         Ok(())
     }
