@@ -1317,6 +1317,9 @@ class Script:
         self._add({"op": "stream", "from": frm, "count": count, "plaintext": "",
                    "ratchet_secret": self.secret("ratchet/event-%d" % len(self.events))}, note)
 
+    def set_send_counter(self, frm, n, note=None):
+        self._add({"op": "set_send_counter", "from": frm, "n": n}, note)
+
     def deliver(self, to, m, note=None, **extra):
         self._add(dict({"op": "deliver", "to": to, "message": m}, **extra), note)
 
@@ -1354,8 +1357,8 @@ def scenario_chain_exhausted():
     c.deliver("bob", m3)
     c.deliver("bob", m1, tamper={"field": "n", "value": U32_MAX},
               note="a recorded older chain is a stored-key lookup: no key for N, so duplicate")
-    c._add({"op": "set_send_counter", "from": "alice", "n": U32_MAX - 1},
-           "Ns = 2^32 - 2, as after that many sends (a snapshot edit: only the counter changes, not the chain key)")
+    c.set_send_counter("alice", U32_MAX - 1, note="Ns = 2^32 - 2, as after that many sends (a snapshot edit: only "
+                                                  "the counter changes, not the chain key)")
     last = c.send("alice", "n = 2^32 - 2: the last number of a chain")
     c.deliver("bob", last, note="2^32 - 3 keys to skip: too-many-skipped")
     c.send("alice", "one too many", note="Ns = 2^32 - 1: the sender refuses (chain-exhausted), state unchanged")
