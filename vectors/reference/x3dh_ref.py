@@ -231,6 +231,11 @@ def dh(secret, public):
     return out
 
 
+def is_canonical(public):
+    """A canonical u-coordinate: bit 255 clear and below p (§1); X25519 would accept an alias."""
+    return int.from_bytes(public, "little") < P
+
+
 def x25519_is_small_order(public):
     """Small order iff the DH with some secret is zero (for clamped secrets: any secret)."""
     try:
@@ -626,6 +631,8 @@ def respond(bob, bob_inst, prekeys, peer_inst, m):
     if m["initial"] is None:
         raise Refused("missing-initial-header")
     ik_a, ek_a, spk = m["initial"]
+    if not is_canonical(ek_a):
+        raise Refused("non-canonical-key")
     if spk != m["bundle_id"]:
         raise Refused("bundle-id-mismatch")
     if spk not in prekeys:
@@ -749,6 +756,60 @@ def tampered(m, tamper):
     return m
 
 
+def other_party(name):
+    return "alice" if name == "bob" else "bob"
+
+
+def ratchet_counts(s):
+    """The limits' state after a delivery (§7): stored keys, recorded chains, the age counter."""
+    r = s.ratchet
+    return {"stored_skipped_keys": r.stored(), "receiving_chains": len(r.chains), "receive_derivations": r.derived}
+
+
+def deliver(sessions, identities, to, sender_inst, m):
+    """Delivers m to `to`: respond without a session, else decrypt; a refusal changes nothing."""
+    ident, inst, prekeys = identities[to]
+    s = sessions[to]
+    if s is None:
+        s, pt = respond(ident, inst, prekeys, sender_inst, m)
+        sessions[to] = s
+        return s, pt
+    snapshot = copy.deepcopy(s)
+    try:
+        return s, s.decrypt(m)
+    except Refused:
+        sessions[to] = snapshot
+        raise
+
+
+def send(s, messages, ev, draws):
+    """One recorded message (or the refusal of its encryption, which changes nothing)."""
+    try:
+        m, mk = s.encrypt(unh(ev["plaintext"]), draws)
+    except Refused as e:
+        return {"error": e.name}
+    messages[ev["id"]] = m
+    key, nonce = message_keys(mk)
+    return {
+        "ratchet_key": h(m["key"]), "pn": m["pn"], "n": m["n"], "with_x3dh_header": m["initial"] is not None,
+        "header": h(header_bytes(m["key"], m["pn"], m["n"])), "message_key": h(mk), "aead_key": h(key),
+        "aead_nonce": h(nonce), "ciphertext": h(m["ciphertext"]), "entry": h(message_entry(m)),
+    }
+
+
+def stream(s, sessions, identities, ev, draws):
+    """`count` messages from ev["from"], each delivered at once and in order to the other party."""
+    to = other_party(ev["from"])
+    digest = hashlib.sha256()
+    for _ in range(ev["count"]):
+        m, _ = s.encrypt(unh(ev["plaintext"]), draws)
+        digest.update(message_entry(m))
+        receiver, pt = deliver(sessions, identities, to, identities[ev["from"]][1], m)
+        if pt != unh(ev["plaintext"]):
+            raise ValueError("stream: a message decrypted to another plaintext")
+    return dict({"entries_sha256": digest.hexdigest()}, **ratchet_counts(receiver))
+
+
 def compute_session(doc):
     a, b = doc["alice"], doc["bob"]
     alice, bob = Identity(unh(a["identity_seed"])), Identity(unh(b["identity_seed"]))
@@ -788,54 +849,41 @@ def compute_session(doc):
     identities = {"alice": (alice, a_inst, {a_spk: a_spk_secret}), "bob": (bob, b_inst, {b_spk: b_spk_secret})}
     messages = {}
     for ev in doc["events"]:
-        if ev["op"] in ("send", "advance"):
+        if ev["op"] in ("send", "advance", "stream"):
             s = sessions[ev["from"]]
             given = [unh(ev["ratchet_secret"])] if ev.get("ratchet_secret") else []
             draws = Draws(given)
             if ev["op"] == "advance":
                 for _ in range(ev["count"]):
                     s.encrypt(b"", draws)
+            elif ev["op"] == "stream":
+                ev["expected"] = stream(s, sessions, identities, ev, draws)
             else:
-                m, mk = s.encrypt(unh(ev["plaintext"]), draws)
-                messages[ev["id"]] = m
-                key, nonce = message_keys(mk)
-                ev["expected"] = {
-                    "ratchet_key": h(m["key"]), "pn": m["pn"], "n": m["n"],
-                    "with_x3dh_header": m["initial"] is not None,
-                    "header": h(header_bytes(m["key"], m["pn"], m["n"])),
-                    "message_key": h(mk), "aead_key": h(key), "aead_nonce": h(nonce),
-                    "ciphertext": h(m["ciphertext"]), "entry": h(message_entry(m)),
-                }
+                ev["expected"] = send(s, messages, ev, draws)
             if draws.used != len(given):
                 if not GENERATING:
                     raise ValueError("event %s: a ratchet secret was given but not used" % ev.get("id"))
                 ev["ratchet_secret"] = None
+        elif ev["op"] == "set_send_counter":
+            sending = sessions[ev["from"]].ratchet.sending
+            if sending is None:
+                raise ValueError("set_send_counter: no sending chain")
+            sending["n"] = ev["n"]
         elif ev["op"] == "deliver":
             m = messages[ev["message"]]
             if "tamper" in ev:
                 m = tampered(m, ev["tamper"])
-            ident, inst, prekeys = identities[ev["to"]]
-            sender_inst = ev.get("sender_installation", identities["alice" if ev["to"] == "bob" else "bob"][1])
-            s = sessions[ev["to"]]
+            sender_inst = ev.get("sender_installation", identities[other_party(ev["to"])][1])
             try:
-                if s is None:
-                    s2, pt = respond(ident, inst, prekeys, sender_inst, m)
-                    sessions[ev["to"]] = s2
-                    s = s2
-                else:
-                    snapshot = copy.deepcopy(s)
-                    try:
-                        pt = s.decrypt(m)
-                    except Refused:
-                        sessions[ev["to"]] = snapshot
-                        raise
-                ev["expected"] = {"plaintext": h(pt), "session_id": h(s.sid),
-                                  "stored_skipped_keys": s.ratchet.stored()}
+                s, pt = deliver(sessions, identities, ev["to"], sender_inst, m)
+                ev["expected"] = dict({"plaintext": h(pt), "session_id": h(s.sid)}, **ratchet_counts(s))
             except Refused as e:
                 ev["expected"] = {"error": e.name}
         else:
             raise ValueError("unknown op " + ev["op"])
 
+    if "envelope" not in doc:
+        return doc
     env = doc["envelope"]
     first = messages[env["message"]]
     wire = encode_protocol_message(a_inst, [alice_bundle], {b_inst: message_entry(first)})
@@ -855,6 +903,8 @@ def no_bundle_keys(ek_secret, sender, recipient_ik):
 
 def no_bundle_open(recipient, sender_ik, sender_inst, ek, ct):
     check_identity(sender_ik)
+    if not is_canonical(ek):
+        raise Refused("non-canonical-key")
     e = dh(recipient.x_secret, ek)
     s = dh(recipient.x_secret, ed_to_x_public(sender_ik))
     okm = hkdf(ZERO32, F + e + s, INFO_NO_BUNDLE, 44)
@@ -1216,6 +1266,9 @@ def scenario_no_bundle():
              "sender_installation": inst, "ephemeral": ORDER8, "ciphertext": h(ct)},
             {"name": "another recipient", "recipient_seed": h(eve.seed), "sender": h(sender.public),
              "sender_installation": inst, "ephemeral": h(ek), "ciphertext": h(ct)},
+            {"name": "ephemeral with bit 255 set (an alias: the same DH outputs)", "recipient_seed": h(recipient.seed),
+             "sender": h(sender.public), "sender_installation": inst, "ephemeral": h(ek[:31] + bytes([ek[31] | 0x80])),
+             "ciphertext": h(ct)},
         ],
     }
 
@@ -1231,12 +1284,245 @@ def scenario_topics():
     }
 
 
+# --- the limits (§7): one conversation per file under limits/ ----------------------------------
+
+
+class Script:
+    """A conversation of the x3dh/session/v1 schema, written event by event; every secret is labelled
+    "limits/<name>/..."."""
+
+    def __init__(self, name):
+        self.name, self.events, self.sent = name, [], 0
+
+    def secret(self, label):
+        return h(secret("limits/%s/%s" % (self.name, label)))
+
+    def _add(self, event, note):
+        if note:
+            event["note"] = note
+        self.events.append(event)
+
+    def send(self, frm, text, note=None):
+        i = "m%d" % self.sent
+        self.sent += 1
+        self._add({"op": "send", "from": frm, "id": i, "plaintext": h(text.encode()),
+                   "ratchet_secret": self.secret("ratchet/" + i)}, note)
+        return i
+
+    def advance(self, frm, count, note=None):
+        self._add({"op": "advance", "from": frm, "count": count,
+                   "ratchet_secret": self.secret("ratchet/event-%d" % len(self.events))}, note)
+
+    def stream(self, frm, count, note=None):
+        self._add({"op": "stream", "from": frm, "count": count, "plaintext": "",
+                   "ratchet_secret": self.secret("ratchet/event-%d" % len(self.events))}, note)
+
+    def set_send_counter(self, frm, n, note=None):
+        self._add({"op": "set_send_counter", "from": frm, "n": n}, note)
+
+    def deliver(self, to, m, note=None, **extra):
+        self._add(dict({"op": "deliver", "to": to, "message": m}, **extra), note)
+
+    def reply(self, text="ok"):
+        """Bob answers and Alice reads it: her next message starts a new sending chain."""
+        r = self.send("bob", text)
+        self.deliver("alice", r)
+        return r
+
+    def doc(self, description):
+        return {
+            "schema": "x3dh/session/v1",
+            "description": description,
+            "alice": {"identity_seed": self.secret("alice/identity"), "installation": uuid4(self.name + "/alice"),
+                      "prekey_secret": self.secret("alice/spk"), "prekey_version": 1},
+            "bob": {"identity_seed": self.secret("bob/identity"), "installation": uuid4(self.name + "/bob"),
+                    "prekey_secret": self.secret("bob/spk"), "prekey_version": 1},
+            "bundle_timestamp_ms": 1_700_000_000_000,
+            "x3dh": {"ephemeral_secret": self.secret("alice/ephemeral"),
+                     "ratchet_secret": self.secret("alice/ratchet-0")},
+            "events": self.events,
+        }
+
+
+def scenario_chain_exhausted():
+    c = Script("chain-exhausted")
+    m0, m1 = c.send("alice", "first"), c.send("alice", "second")
+    c.deliver("bob", m0)
+    c.deliver("bob", m1, tamper={"field": "n", "value": U32_MAX},
+              note="current chain, N = 2^32 - 1: chain-exhausted, checked before MAX_SKIP (which it also exceeds)")
+    c.deliver("bob", m1, note="the refusal changed nothing")
+    c.reply()
+    m3 = c.send("alice", "new chain")
+    c.deliver("bob", m3, tamper={"field": "n", "value": U32_MAX}, note="new ratchet key, N = 2^32 - 1")
+    c.deliver("bob", m3)
+    c.deliver("bob", m1, tamper={"field": "n", "value": U32_MAX},
+              note="a recorded older chain is a stored-key lookup: no key for N, so duplicate")
+    c.set_send_counter("alice", U32_MAX - 1, note="Ns = 2^32 - 2, as after that many sends (a snapshot edit: only "
+                                                  "the counter changes, not the chain key)")
+    last = c.send("alice", "n = 2^32 - 2: the last number of a chain")
+    c.deliver("bob", last, note="2^32 - 3 keys to skip: too-many-skipped")
+    c.send("alice", "one too many", note="Ns = 2^32 - 1: the sender refuses (chain-exhausted), state unchanged")
+    c.send("alice", "still refused")
+    return c.doc("Chain exhaustion (§6, §7): a header with N = 2^32 - 1 on the current and on a new chain, a "
+                 "recorded older chain, and the sender's own counter at 2^32 - 1.")
+
+
+def scenario_too_many_skipped_pn():
+    c = Script("too-many-skipped-pn")
+    m0 = c.send("alice", "first")
+    c.deliver("bob", m0, note="Bob's Nr on Alice's first chain is 1")
+    c.advance("alice", 1000, note="n = 1..1000 lost: Ns = 1001")
+    c.reply()
+    m2 = c.send("alice", "PN = 1001")
+    c.deliver("bob", m2, note="PN - Nr = 1000 = MAX_SKIP: accepted, the 1000 keys are stored")
+    c.advance("alice", 1001, note="n = 1..1001 of the second chain lost: Ns = 1002")
+    c.reply()
+    m4 = c.send("alice", "PN = 1002")
+    c.deliver("bob", m4, note="PN - Nr = 1001 > MAX_SKIP with N = 0: too-many-skipped, caused by PN alone")
+    c.deliver("bob", m4, tamper={"field": "pn", "value": 1001},
+              note="PN - Nr = 1000 passes the limit; the changed header then fails the AEAD")
+    c.deliver("bob", m4, tamper={"field": "pn", "value": 2**32 - 2}, note="PN far beyond the limit")
+    return c.doc("Too many skipped keys caused by PN (§7 rule 3): the old chain's keys up to PN count against "
+                 "MAX_SKIP even when the new chain needs none.")
+
+
+def scenario_duplicate_older_chain():
+    c = Script("duplicate-older-chain")
+    m0, m1, m2 = c.send("alice", "zero"), c.send("alice", "one"), c.send("alice", "two")
+    c.deliver("bob", m1, note="creates the session; m0's key is stored, m2 will be late")
+    c.deliver("bob", m0)
+    c.reply()
+    m4 = c.send("alice", "second chain")
+    c.deliver("bob", m4, note="Alice's first chain is now a recorded older chain; Bob's sending is pending")
+    c.deliver("bob", m1, note="older chain, key used while it was current: duplicate (not a new ratchet key)")
+    c.deliver("bob", m0, note="older chain, key used from storage: duplicate")
+    c.deliver("bob", m2, note="older chain, stored key: decrypts")
+    c.deliver("bob", m2, note="duplicate of a stored key used on the older chain")
+    c.reply("second reply")
+    c.deliver("bob", m1, note="still a duplicate with Bob's sending chain active")
+    return c.doc("Duplicates on an older recorded chain (§7 rule 2): the chain record outlives its keys, so "
+                 "a replay is refused as a duplicate rather than tried as a new ratchet key.")
+
+
+def scenario_receiving_chains():
+    c = Script("receiving-chains")
+    x1a, x1b, y1 = c.send("alice", "1a"), c.send("alice", "1b"), c.send("alice", "1")
+    c.deliver("bob", y1, note="chain 1: the keys of 1a and 1b are stored")
+    late = {}
+    for k in range(2, 6):
+        c.reply("reply %d" % k)
+        late[k] = c.send("alice", "%d late" % k)
+        c.deliver("bob", c.send("alice", "%d" % k), note="chain %d: the late message's key is stored" % k)
+    c.deliver("bob", x1a, note="5 chains recorded: chain 1 is still known")
+    c.reply("reply 6")
+    x6 = c.send("alice", "6 late")
+    c.deliver("bob", c.send("alice", "6"), note="a 6th chain: chain 1's record and its key (1b) are dropped")
+    c.deliver("bob", x1b, note="chain 1 is unknown now: a new ratchet key while Bob's sending is pending")
+    c.send("bob", "reply 7")
+    c.deliver("bob", x1b, note="with Bob's sending active it is tried as a new ratchet key and fails")
+    c.deliver("bob", late[2], note="chain 2, the oldest recorded one, still decrypts")
+    c.deliver("bob", x6)
+    return c.doc("The 5-chain limit (§7): a 6th receiving chain drops the oldest chain's record and keys.")
+
+
+def scenario_key_age():
+    c = Script("key-age")
+    m0, m1, m2 = c.send("alice", "zero"), c.send("alice", "one"), c.send("alice", "two")
+    c.deliver("bob", m2, note="keys of m0 (counter 0) and m1 (1) stored; m2's key is 2")
+    m3 = c.send("alice", "three")
+    c.reply()
+    m5, m6 = c.send("alice", "new chain 0"), c.send("alice", "new chain 1")
+    c.deliver("bob", m6, note="one commit: the old chain's m3 (counter 3), then the new chain's m5 (4), m6 (5)")
+    c.stream("alice", 2994, note="counter 3000: m0's key is exactly 3000 derivations old and kept")
+    c.stream("alice", 1, note="counter 3001: m0's key is deleted by age")
+    c.deliver("bob", m0, note="deleted by age")
+    c.stream("alice", 2, note="counter 3003: m1's key deleted, m3's (3000 old) kept")
+    c.stream("alice", 1, note="counter 3004: m3's key deleted, m5's kept")
+    c.deliver("bob", m3, note="deleted by age: the old chain's keys are numbered before the new chain's")
+    c.deliver("bob", m5, note="exactly 3000 derivations old")
+    c.deliver("bob", m1, note="deleted by age")
+    return c.doc("The key age (§7): a stored key is deleted once the per-session counter of receive-side key "
+                 "derivations exceeds its own by more than 3000. A stream event sends count messages, each "
+                 "delivered at once.")
+
+
+def scenario_stored_keys():
+    c = Script("stored-keys")
+    c.deliver("bob", c.send("alice", "first"))
+    probes = [c.send("alice", "probe %d" % n) for n in range(1, 5)]
+    c.advance("alice", 996, note="n = 5..1000 lost")
+    c.deliver("bob", c.send("alice", "n = 1001"), note="1000 keys stored (n = 1..1000)")
+    c.advance("alice", 1000, note="n = 1002..2001 lost")
+    c.deliver("bob", c.send("alice", "n = 2002"), note="2000 keys stored")
+    q = c.send("alice", "n = 2003")
+    c.deliver("bob", c.send("alice", "n = 2004"), note="2001 keys: the oldest derivation (n = 1) is evicted")
+    c.deliver("bob", probes[0], note="evicted")
+    t = c.send("alice", "n = 2005, old chain")
+    c.reply()
+    s0 = c.send("alice", "new chain 0")
+    c.deliver("bob", c.send("alice", "new chain 1"),
+              note="stores t (old chain, PN) then s0: 2002 keys, n = 2 and 3 of the first chain are evicted")
+    c.deliver("bob", probes[2], note="evicted")
+    c.deliver("bob", probes[1], note="evicted")
+    c.deliver("bob", probes[3], note="the oldest key kept")
+    c.deliver("bob", t, note="an older chain's key derived late is kept: eviction follows derivation order")
+    c.deliver("bob", s0)
+    c.deliver("bob", q)
+    return c.doc("The 2000-key limit (§7): beyond 2000 stored keys the oldest derivations are evicted first, "
+                 "across chains.")
+
+
+def scenario_non_canonical_key():
+    c = Script("non-canonical-key")
+    m0 = c.send("alice", "first")
+    ek = x25519_public(unh(c.secret("alice/ephemeral")))
+    alias = ek[:31] + bytes([ek[31] | 0x80])
+    c.deliver("bob", m0, tamper={"field": "ephemeral", "value": h(alias)},
+              note="EK_A with bit 255 set: the same DH outputs under another session id")
+    c.deliver("bob", m0, tamper={"field": "ephemeral", "value": h(P.to_bytes(32, "little"))},
+              note="EK_A = p, an alias of 0: refused before any DH")
+    c.deliver("bob", m0)
+    c.deliver("bob", m0, tamper={"field": "ephemeral", "value": h(alias)},
+              note="with the session: the header names another session id")
+    return c.doc("Non-canonical ephemeral keys (§1, §5): a received EK_A must be below p with bit 255 clear.")
+
+
+def scenario_header_id():
+    c = Script("header-id")
+    other = c.secret("other-bundle-id")
+    m0, m1 = c.send("alice", "first"), c.send("alice", "second")
+    c.deliver("bob", m0)
+    c.deliver("bob", m1, tamper={"field": "bundle_id", "value": other},
+              note="DRHeader.id changed: wrong-session (the session check comes before the X3DH header's)")
+    c.deliver("bob", m1)
+    c.reply()
+    m3 = c.send("alice", "no X3DH header any more")
+    c.deliver("bob", m3, tamper={"field": "bundle_id", "value": other},
+              note="DRHeader.id is outside the AEAD: only the explicit check refuses it")
+    c.deliver("bob", m3)
+    return c.doc("DRHeader.id (§2, §7): not authenticated by the AEAD; the session refuses an id other than "
+                 "its SPK_B (wrong-session).")
+
+
+LIMIT_SCENARIOS = {
+    "limits/chain-exhausted.json": scenario_chain_exhausted,
+    "limits/too-many-skipped-pn.json": scenario_too_many_skipped_pn,
+    "limits/duplicate-older-chain.json": scenario_duplicate_older_chain,
+    "limits/receiving-chains.json": scenario_receiving_chains,
+    "limits/key-age.json": scenario_key_age,
+    "limits/stored-keys.json": scenario_stored_keys,
+    "limits/non-canonical-key.json": scenario_non_canonical_key,
+    "limits/header-id.json": scenario_header_id,
+}
+
+
 SCENARIOS = {
     "kdf.json": scenario_kdf,
     "bundle.json": scenario_bundle,
     "session.json": scenario_session,
     "no-bundle.json": scenario_no_bundle,
     "topics.json": scenario_topics,
+    **LIMIT_SCENARIOS,
 }
 
 
@@ -1247,6 +1533,7 @@ def cmd_generate(outdir):
     for name, scenario in SCENARIOS.items():
         doc = scenario()
         doc = SCHEMAS[doc["schema"]](doc)
+        os.makedirs(os.path.dirname(os.path.join(outdir, name)), exist_ok=True)
         with open(os.path.join(outdir, name), "w") as fh:
             json.dump(doc, fh, indent=1)
             fh.write("\n")

@@ -1,5 +1,5 @@
 //! Runs the independent Python reference (`vectors/reference/x3dh_ref.py check`) over
-//! `vectors/x3dh/`: it recomputes every value from `docs/profile.md` §5 without our Rust code.
+//! `vectors/x3dh/` (with `limits/`): it recomputes every value from `docs/profile.md` §5 without our Rust code.
 //!
 //! Skipped, with a message, when `python3` or its `cryptography` package is missing, except when
 //! the `CI` environment variable is set: CI installs `vectors/reference/requirements.txt` and must
@@ -32,5 +32,5 @@ fn python_reference_recomputes_every_x3dh_vector() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "Python reference failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("5 files"), "{stdout}");
+    assert!(stdout.contains("13 files"), "{stdout}");
 }

@@ -20,7 +20,7 @@ fn every_committed_vector_passes() {
     let skipped: Vec<&String> = reports.iter().flat_map(|r| r.skipped.iter()).collect();
     assert!(skipped.is_empty(), "unverified sections: {skipped:?}");
     let x3dh: Vec<_> = reports.iter().filter(|r| r.schema.starts_with("x3dh/")).collect();
-    assert_eq!(x3dh.len(), 5, "the five x3dh vector files");
+    assert_eq!(x3dh.len(), 13, "the five x3dh vector files and the eight of x3dh/limits/");
     assert!(x3dh.iter().all(|r| r.checks > 0));
     let checks: usize = reports.iter().map(|r| r.checks).sum();
     println!("{} files, {checks} checks", reports.len());
@@ -49,8 +49,7 @@ fn a_single_changed_wire_byte_is_reported_with_its_field() {
 fn a_corrupted_x3dh_vector_fails() {
     let dir = std::env::temp_dir().join(format!("status-1to1-x3dh-corrupt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir(vectors_dir().join("x3dh")).unwrap() {
-        let path = entry.unwrap().path();
+    for path in x3dh_files() {
         let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert!(corrupt_first_hex(&mut doc, false), "{} has an expected hex value", path.display());
         let target = dir.join(path.file_name().unwrap());
@@ -59,6 +58,69 @@ fn a_corrupted_x3dh_vector_fails() {
         assert!(!reports[0].passed(), "corrupting {} went unnoticed", path.display());
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The x3dh vector files, those of `x3dh/limits/` included.
+fn x3dh_files() -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["x3dh", "x3dh/limits"] {
+        for entry in std::fs::read_dir(vectors_dir().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Each limit vector pins its outcomes: the verifier notices a changed refusal name, a refusal
+/// turned into a success, and a changed count of stored keys.
+#[test]
+fn a_changed_limit_outcome_fails() {
+    let dir = std::env::temp_dir().join(format!("status-1to1-x3dh-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let limits: Vec<_> = x3dh_files().into_iter().filter(|p| p.parent().unwrap().ends_with("limits")).collect();
+    assert_eq!(limits.len(), 8);
+    for path in limits {
+        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let events = doc["events"].as_array().unwrap();
+        let refused = events.iter().position(|e| e["op"] == "deliver" && e["expected"]["error"].is_string());
+        let accepted = events.iter().position(|e| e["expected"]["stored_skipped_keys"].is_u64());
+        let refused = refused.unwrap_or_else(|| panic!("{} refuses a delivery", path.display()));
+        let accepted = accepted.unwrap();
+        let renamed = with(&doc, |d| {
+            let other = if d["events"][refused]["expected"]["error"] == "duplicate" {
+                "authentication-failed"
+            } else {
+                "duplicate"
+            };
+            d["events"][refused]["expected"]["error"] = other.into();
+        });
+        let recounted = with(&doc, |d| {
+            let count = d["events"][accepted]["expected"]["stored_skipped_keys"].as_u64().unwrap();
+            d["events"][accepted]["expected"]["stored_skipped_keys"] = (count + 1).into();
+        });
+        let succeeded = with(&doc, |d| {
+            d["events"][refused]["expected"] = serde_json::json!({
+                "plaintext": "", "session_id": "00".repeat(32),
+                "stored_skipped_keys": 0, "receiving_chains": 0, "receive_derivations": 0,
+            });
+        });
+        let target = dir.join(path.file_name().unwrap());
+        for (what, changed) in [("refusal name", renamed), ("stored-key count", recounted), ("refusal", succeeded)] {
+            std::fs::write(&target, serde_json::to_string(&changed).unwrap()).unwrap();
+            assert!(!verify_path(&target).unwrap()[0].passed(), "{}: a changed {what} went unnoticed", path.display());
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn with(doc: &serde_json::Value, edit: impl FnOnce(&mut serde_json::Value)) -> serde_json::Value {
+    let mut copy = doc.clone();
+    edit(&mut copy);
+    copy
 }
 
 /// Flips the first hex digit of the first 64-character hex string inside an `expected` object.

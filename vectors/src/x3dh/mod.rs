@@ -90,6 +90,7 @@ pub(crate) fn x3dh_error_name(e: &X3dhError) -> &'static str {
         X3dhError::MissingInitialHeader => "missing-initial-header",
         X3dhError::BundleIdMismatch => "bundle-id-mismatch",
         X3dhError::UnknownPrekey => "unknown-prekey",
+        X3dhError::NonCanonicalKey => "non-canonical-key",
         X3dhError::NonContributory => "non-contributory",
         X3dhError::AuthenticationFailed => "authentication-failed",
         X3dhError::NoPrekeyForInstallation(_) => "no-prekey-for-installation",

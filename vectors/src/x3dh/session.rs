@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use prost::Message as _;
 use serde_json::Value;
+use status_1to1::crypto::hash::sha256;
 use status_1to1::crypto::{KeyPair, PublicKey, SecretKey};
 use status_1to1::identity::{IdentityKeyPair, InstallationId};
 use status_1to1::proto;
@@ -70,11 +71,16 @@ pub fn verify(doc: &Value, report: &mut Report) -> Result<(), VectorError> {
         match str_at(event, "op")? {
             "send" => send(doc, &p, &mut parties, &mut messages, report)?,
             "advance" => advance(doc, &p, &mut parties, report)?,
+            "stream" => stream(doc, &p, &mut parties, now, report)?,
+            "set_send_counter" => set_send_counter(doc, &p, &mut parties, report)?,
             "deliver" => deliver(doc, &p, &mut parties, &messages, now, report)?,
             other => return Err(VectorError::Unsupported { path: format!("{p}.op"), value: other.into() }),
         }
     }
-    envelope(doc, &parties, &messages, now, report)
+    if at(doc, "envelope").is_ok() {
+        envelope(doc, &parties, &messages, now, report)?;
+    }
+    Ok(())
 }
 
 /// X3DH from both sides and the initiator's session; `None` if it could not be created.
@@ -209,14 +215,27 @@ fn send(
         return Ok(());
     };
     let ad = session.associated_data();
+    let refusal = opt_str_at(doc, &format!("{p}.expected.error"));
+    let before = refusal.map(|_| session.clone());
     let (session, message) = match session.encrypt(&hex_at(doc, &format!("{p}.plaintext"))?, &mut entropy) {
         Ok(done) => done,
         Err(error) => {
-            report.step_failed(format!("{p} ({id})"), &error);
+            match refusal {
+                Some(expected) => {
+                    report.value(format!("{p}.expected.error"), expected, ratchet_error_name(&error.reason))
+                }
+                None => report.step_failed(format!("{p} ({id})"), &error),
+            }
+            if before.as_ref().is_some_and(|b| *b != *error.session) {
+                report.fail(format!("{p}: state after refusal"), "unchanged".into(), "changed".into());
+            }
             from.session = Some(*error.session);
             return Ok(());
         }
     };
+    if let Some(expected) = refusal {
+        report.fail(format!("{p}.expected.error"), expected.into(), "success".into());
+    }
     from.session = Some(session);
     report.value(
         format!("{p} ({id}): entropy drawn exactly as listed"),
@@ -319,32 +338,11 @@ fn deliver(
         None => parties[1 - to].installation.clone(),
     };
     let receiver = &mut parties[to];
-    let result = match receiver.session.as_mut() {
-        Some(session) => {
-            let before = session.clone();
-            let result = session.decrypt_in_place(&message).map_err(|e| ratchet_error_name(&e));
-            if result.is_err() && *session != before {
-                report.fail(format!("{p}: state after refusal"), "unchanged".into(), "changed".into());
-            }
-            result
-        }
-        None => {
-            let result = x3dh::respond(
-                &receiver.identity,
-                &receiver.installation,
-                &receiver.store,
-                now,
-                &sender_installation,
-                &message,
-            );
-            result
-                .map(|(session, plaintext)| {
-                    receiver.session = Some(session);
-                    plaintext
-                })
-                .map_err(|e| x3dh_error_name(&e))
-        }
-    };
+    let before = receiver.session.clone();
+    let result = receive(receiver, &sender_installation, &message, now);
+    if result.is_err() && receiver.session != before {
+        report.fail(format!("{p}: state after refusal"), "unchanged".into(), "changed".into());
+    }
     let e = |f: &str| format!("{p}.expected.{f}");
     match (result, opt_str_at(doc, &e("error"))) {
         (Ok(plaintext), None) => {
@@ -352,13 +350,113 @@ fn deliver(
             let session = receiver.session.as_ref();
             let id = session.map(|s| *s.id().as_bytes()).unwrap_or_default();
             report.bytes(e("session_id"), &hex_at(doc, &e("session_id"))?, &id);
-            let stored = session.map(|s| s.ratchet().stored_skipped_keys() as u64);
-            report.value(e("stored_skipped_keys"), Some(u64_at(doc, &e("stored_skipped_keys"))?), stored);
+            ratchet_counts(doc, &e(""), session, report)?;
         }
         (Ok(_), Some(expected)) => report.fail(e("error"), expected.into(), "success".into()),
         (Err(actual), expected) => report.value(e("error"), expected.unwrap_or("success"), actual),
     }
     Ok(())
+}
+
+/// The limits' state after a delivery (profile §5.7): stored keys, recorded chains, the age counter.
+fn ratchet_counts(doc: &Value, e: &str, session: Option<&Session>, report: &mut Report) -> Result<(), VectorError> {
+    let ratchet = session.map(Session::ratchet);
+    for (field, actual) in [
+        ("stored_skipped_keys", ratchet.map(|r| r.stored_skipped_keys() as u64)),
+        ("receiving_chains", ratchet.map(|r| r.receiving_chains() as u64)),
+        ("receive_derivations", ratchet.map(|r| r.receive_derivations())),
+    ] {
+        report.value(format!("{e}{field}"), Some(u64_at(doc, &format!("{e}{field}"))?), actual);
+    }
+    Ok(())
+}
+
+/// `count` messages from one party, each delivered at once, in order, to the other; the vector
+/// pins the SHA-256 of their entries (`EncryptedMessageProtocol` bytes) and the receiver's counts.
+fn stream(
+    doc: &Value,
+    p: &str,
+    parties: &mut [Party; 2],
+    now: Timestamp,
+    report: &mut Report,
+) -> Result<(), VectorError> {
+    let from = party_index(doc, &format!("{p}.from"))?;
+    let plaintext = hex_at(doc, &format!("{p}.plaintext"))?;
+    let mut entropy = entropy_for(doc, p)?;
+    let mut entries = Vec::new();
+    for i in 0..u64_at(doc, &format!("{p}.count"))? {
+        let Some(session) = parties[from].session.take() else {
+            report.step_failed(p, "the sender has no session");
+            return Ok(());
+        };
+        let message = match session.encrypt(&plaintext, &mut entropy) {
+            Ok((session, message)) => {
+                parties[from].session = Some(session);
+                message
+            }
+            Err(error) => {
+                report.step_failed(format!("{p} (message {i})"), &error);
+                parties[from].session = Some(*error.session);
+                return Ok(());
+            }
+        };
+        entries.extend_from_slice(&message.to_proto().encode_to_vec());
+        let sender_installation = parties[from].installation.clone();
+        let failure = match receive(&mut parties[1 - from], &sender_installation, &message, now) {
+            Ok(opened) if opened == plaintext => continue,
+            Ok(_) => "another plaintext",
+            Err(error) => error,
+        };
+        report.step_failed(format!("{p} (message {i})"), failure);
+        return Ok(());
+    }
+    report.value(format!("{p}: entropy drawn exactly as listed"), (0, 0), (entropy.unexpected, entropy.unused()));
+    let e = format!("{p}.expected.");
+    report.bytes(format!("{e}entries_sha256"), &hex_at(doc, &format!("{e}entries_sha256"))?, &sha256(&[&entries]));
+    ratchet_counts(doc, &e, parties[1 - from].session.as_ref(), report)
+}
+
+/// Sets the sender's message counter Ns (a snapshot edit: the chain key stays where it is), to
+/// reach the end of a chain without 2^32 sends.
+fn set_send_counter(doc: &Value, p: &str, parties: &mut [Party; 2], report: &mut Report) -> Result<(), VectorError> {
+    let from = &mut parties[party_index(doc, &format!("{p}.from"))?];
+    let n = u32_at(doc, &format!("{p}.n"))?;
+    let edited = from.session.as_ref().and_then(|session| {
+        let mut json = serde_json::to_value(session).ok()?;
+        *json.pointer_mut("/ratchet/sending/Active/n")? = Value::from(n);
+        serde_json::from_value::<Session>(json).ok()
+    });
+    match edited {
+        Some(session) => from.session = Some(session),
+        None => report.step_failed(p, "no active sending chain to edit"),
+    }
+    Ok(())
+}
+
+/// Delivers `message`: without a session the receiver runs `respond`, otherwise it decrypts with
+/// its session. Returns the plaintext or the vector name of the refusal.
+fn receive(
+    receiver: &mut Party,
+    sender_installation: &InstallationId,
+    message: &EncryptedMessage,
+    now: Timestamp,
+) -> Result<Vec<u8>, &'static str> {
+    match receiver.session.as_mut() {
+        Some(session) => session.decrypt_in_place(message).map_err(|e| ratchet_error_name(&e)),
+        None => {
+            let (session, plaintext) = x3dh::respond(
+                &receiver.identity,
+                &receiver.installation,
+                &receiver.store,
+                now,
+                sender_installation,
+                message,
+            )
+            .map_err(|e| x3dh_error_name(&e))?;
+            receiver.session = Some(session);
+            Ok(plaintext)
+        }
+    }
 }
 
 fn envelope(
