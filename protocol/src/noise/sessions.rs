@@ -25,6 +25,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::NoiseError;
 use super::handshake::Role;
+use super::symmetric::MAX_NONCE;
 use super::transport::{ReceivedInfo, TransportState};
 use crate::crypto::hash::{hkdf_blocks, sha256};
 use crate::time::Timestamp;
@@ -303,7 +304,9 @@ impl NoiseSession {
         if let TopicPolicy::RotatePerMessage { lookahead } = self.policy {
             let nametags = self.transport.inbound_nametags();
             let next = nametags.next_index();
-            let upcoming = (next..next + lookahead as u64).chain(nametags.skipped_indexes());
+            // Only indexes a read accepts (up to MAX_NONCE) get a topic.
+            let end = next.saturating_add(lookahead as u64).min(MAX_NONCE + 1);
+            let upcoming = (next..end).chain(nametags.skipped_indexes());
             topics.extend(upcoming.map(|i| self.inbound_topic_of(i)));
         }
         topics

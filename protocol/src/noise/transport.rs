@@ -193,7 +193,8 @@ impl TransportState {
         self.inbound.nametags.index_of(slot)
     }
 
-    /// Authenticates and decrypts a PayloadV2, appending the plaintext to `out`.
+    /// Authenticates and decrypts a PayloadV2, appending the plaintext to `out`. A message
+    /// numbered above [`MAX_NONCE`] is refused like a write would be (`NonceExhausted`).
     /// On error neither the state nor `out` changes.
     pub fn read_message_into(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<ReceivedInfo, NoiseError> {
         let message = PayloadV2Ref::parse(bytes)?;
@@ -205,6 +206,9 @@ impl TransportState {
             return Err(NoiseError::NametagAhead { position });
         }
         let index = self.inbound.nametags.index_of(slot).ok_or(NoiseError::NametagNotFound)?;
+        if index > MAX_NONCE {
+            return Err(NoiseError::NonceExhausted);
+        }
         let start = out.len();
         let opened = self.inbound.key.open_into(
             &noise_nonce(index),
