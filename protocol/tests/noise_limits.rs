@@ -69,7 +69,7 @@ fn reads_past_max_nonce_are_refused_without_changing_state() {
 fn the_nametag_window_ends_below_u64_max() {
     let secret = NametagSecret::from_bytes(NAMETAGS);
     let mut near_end = InboundNametags::starting_at(secret.clone(), u64::MAX - 2);
-    let expected = vec![secret.nametag(u64::MAX - 2), secret.nametag(u64::MAX - 1)];
+    let expected = [secret.nametag(u64::MAX - 2), secret.nametag(u64::MAX - 1)];
     assert!(near_end.window().eq(expected.iter()), "indexes u64::MAX - 2 and - 1 only, no repeats");
     near_end.skip(1);
     assert_eq!(near_end.next_index(), u64::MAX - 1);

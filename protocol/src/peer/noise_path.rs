@@ -560,6 +560,7 @@ impl NoisePath {
                 }
                 match session.receive(message, ctx.now) {
                     Ok((plaintext, _)) => {
+                        publish_rotation_terminations(ctx, session);
                         if self.unconfirmed.get(device).is_some_and(|(id, _)| id == session.id()) {
                             self.unconfirmed.remove(device);
                         }
@@ -605,6 +606,7 @@ impl NoisePath {
             ctx.republish(third);
         }
         ctx.publish(message);
+        publish_rotation_terminations(ctx, session);
         Ok(true)
     }
 
@@ -731,6 +733,13 @@ impl NoisePath {
     /// Number of handshakes in flight.
     pub(crate) fn pending_handshakes(&self) -> usize {
         self.outbound.len() + self.inbound.len()
+    }
+}
+
+/// 37 rotation: publishes the terminations of the rotated ids the last send or read made stale.
+fn publish_rotation_terminations(ctx: &mut Ctx<'_>, session: &mut NoiseSession) {
+    for termination in session.take_rotation_terminations(ctx.now) {
+        ctx.publish(termination);
     }
 }
 
