@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::World;
 use sha2::{Digest, Sha256};
 use status_1to1::noise::sessions::{TERMINATION_MAGIC, TopicPolicy};
-use status_1to1::peer::{Event, KeyExchange, PeerConfig};
+use status_1to1::peer::{Device, Event, KeyExchange, NoiseLink, NoiseMultiDevice, PeerConfig};
 use status_1to1::waku::WakuMessage;
 
 fn noise_config() -> PeerConfig {
@@ -76,4 +76,68 @@ fn rotation_publicly_marks_the_ids_of_earlier_messages_stale() {
     assert!(!terminated.contains(&last), "the latest message's id is not stale yet");
     let session_topics = noise_topics.iter().filter(|(_, t)| ct_id_of(t).is_some()).count();
     assert!(terminated.len() >= 8 && terminated.len() < session_topics, "{} of {session_topics}", terminated.len());
+}
+
+/// Alice's phone and laptop (paired, N11M) and Bob's phone; Alice's phone writes the shared
+/// session with Bob, her laptop mirrors it.
+fn n11m_world() -> (World, [usize; 3], Device) {
+    let config = PeerConfig { noise_multi_device: NoiseMultiDevice::N11m, ..noise_config() };
+    let mut w = World::new();
+    let phone = w.add(1, 10, config.clone());
+    let laptop = w.add(1, 11, config.clone());
+    let bob = w.add(2, 20, config);
+    w.pair(phone, laptop);
+    let bob_id = *w.nodes[bob].peer.identity();
+    w.event(phone, Event::SendText { to: bob_id, body: b"hello bob".to_vec() }).unwrap();
+    w.settle(Duration::from_secs(300));
+    assert_eq!(w.texts(bob), vec!["hello bob"]);
+    let bob_device = Device { identity: bob_id, installation: w.nodes[bob].peer.installation().clone() };
+    assert_eq!(w.nodes[phone].peer.noise_link(&bob_device), Some(NoiseLink::Active));
+    assert_eq!(w.nodes[laptop].peer.noise_mirror(&bob_device), Some(NoiseLink::Active), "the laptop mirrors it");
+    (w, [phone, laptop, bob], bob_device)
+}
+
+#[test]
+fn n11m_a_session_our_writer_ends_is_stale_on_our_other_devices() {
+    for public in [false, true] {
+        let (mut w, [phone, laptop, _], bob_device) = n11m_world();
+        w.event(phone, Event::EndChat { with: bob_device.identity, public }).unwrap();
+        w.settle(Duration::from_secs(120));
+        assert_eq!(w.nodes[phone].peer.noise_link(&bob_device), Some(NoiseLink::Stale));
+        assert_eq!(w.nodes[laptop].peer.noise_mirror(&bob_device), Some(NoiseLink::Stale), "public: {public}");
+    }
+}
+
+#[test]
+fn n11m_a_termination_from_the_contact_reaches_every_device_of_ours() {
+    let (mut w, [phone, laptop, bob], bob_device) = n11m_world();
+    let alice = *w.nodes[phone].peer.identity();
+    // The writer is offline: the laptop reads Bob's private termination on its mirror.
+    w.nodes[phone].online = false;
+    w.event(bob, Event::EndChat { with: alice, public: false }).unwrap();
+    w.settle(Duration::from_secs(120));
+    assert_eq!(w.nodes[laptop].peer.noise_mirror(&bob_device), Some(NoiseLink::Stale));
+    // Back online (without a store query), the writer learns it from the laptop's repeated
+    // state_sync.
+    w.nodes[phone].online = true;
+    w.settle(Duration::from_secs(600));
+    assert_eq!(w.nodes[phone].peer.noise_link(&bob_device), Some(NoiseLink::Stale));
+}
+
+#[test]
+fn a_public_termination_makes_the_session_stale_on_the_other_side() {
+    let mut w = World::new();
+    let alice = w.add(1, 10, noise_config());
+    let bob = w.add(2, 20, noise_config());
+    let b_id = *w.nodes[bob].peer.identity();
+    w.event(alice, Event::SendText { to: b_id, body: b"one".to_vec() }).unwrap();
+    w.settle(Duration::from_secs(60));
+    let alice_device =
+        Device { identity: *w.nodes[alice].peer.identity(), installation: w.nodes[alice].peer.installation().clone() };
+    assert_eq!(w.nodes[bob].peer.noise_link(&alice_device), Some(NoiseLink::Active));
+    w.event(alice, Event::EndChat { with: b_id, public: true }).unwrap();
+    let heard = w.inflight.iter().filter(|(to, m)| *to == bob && m.payload.starts_with(TERMINATION_MAGIC)).count();
+    assert_eq!(heard, 1, "one public termination, heard by bob");
+    w.settle(Duration::from_secs(60));
+    assert_eq!(w.nodes[bob].peer.noise_link(&alice_device), Some(NoiseLink::Stale));
 }

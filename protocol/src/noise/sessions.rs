@@ -169,7 +169,8 @@ pub const STATE_MACHINE: crate::diagram::Machine = {
             T::new("Active", "terminate", "Stale", "TerminatedByUs, public or private"),
             T::new("Active", "on_termination", "Stale", "genuine token, TerminatedByPeer"),
             T::new("Active", "check_silence", "Stale", "nothing read for stale_after, Silence"),
-            T::new("Active", "mark_stale_from_own_device", "Stale", "SyncedFromOwnDevice"),
+            T::new("Active", "mark_stale_from_own_device", "Active", "token does not hash to the ct-id, refused"),
+            T::new("Active", "mark_stale_from_own_device", "Stale", "genuine token, SyncedFromOwnDevice"),
             T::new("Stale", "receive", "Stale", "late messages are still read"),
             T::new("Stale", "terminate", "Stale", "reason and time kept"),
             T::new("Stale", "on_termination", "Stale", "reason and time kept"),
@@ -207,6 +208,9 @@ pub enum SessionError {
     /// A topic could not be built (application name or version unusable in a content topic).
     #[error(transparent)]
     Topic(#[from] TopicError),
+    /// A termination token that is not `SHA-256(session-id)` of this session.
+    #[error("the termination token does not belong to this session")]
+    WrongTerminationToken,
 }
 
 /// Per-message rotation: which rotated ids are stale, and which of those were published.
@@ -446,11 +450,18 @@ impl NoiseSession {
         genuine
     }
 
-    /// Marks the session stale because a device of ours did (N11M), without publishing.
-    pub fn mark_stale_from_own_device(&mut self, now: Timestamp) {
-        if self.state == SessionState::Active {
+    /// Marks the session stale because a device of ours did (N11M), without publishing. The
+    /// device proves it knows the session with its termination token; a wrong token changes
+    /// nothing. Returns whether the session just turned stale.
+    pub fn mark_stale_from_own_device(&mut self, token: &[u8; 32], now: Timestamp) -> Result<bool, SessionError> {
+        if sha256(&[token]) != self.id.ct_id() {
+            return Err(SessionError::WrongTerminationToken);
+        }
+        let active = self.state == SessionState::Active;
+        if active {
             self.state = SessionState::Stale { since: now, reason: StaleReason::SyncedFromOwnDevice };
         }
+        Ok(active)
     }
 
     /// Checks the silence window; returns true if the session just turned stale.
