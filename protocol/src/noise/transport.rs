@@ -86,7 +86,8 @@ impl TransportState {
 
     /// Resumes both directions at the given message numbers: the next outbound message is number
     /// `sent` (its nonce and nametag index), the next expected inbound one is `next_inbound`.
-    /// Skipped inbound slots are not restored.
+    /// Skipped inbound slots are not restored. Counters past [`MAX_NONCE`] (up to `u64::MAX`)
+    /// give a direction that refuses every message with `NonceExhausted`.
     pub fn resumed_at(mut self, sent: u64, next_inbound: u64) -> Self {
         self.outbound.next = sent;
         let secret = self.inbound.nametags.secret().clone();

@@ -320,9 +320,9 @@ impl NoisePath {
     }
 
     /// N11M: a `state_sync` from a device of ours (`from`): a session to mirror, or a session
-    /// it marked stale, which we then hold stale too (returned, for the notice). Bytes that do
-    /// not decode, or a token that matches no session we hold with that device, are refused and
-    /// change nothing.
+    /// it marked stale, which we then hold stale too (its device is returned if that changed
+    /// anything, for the notice). Bytes that do not decode, or a token that matches no session
+    /// we hold with that device, are refused and change nothing.
     pub(crate) fn on_state_sync(
         &mut self,
         from: &InstallationId,
@@ -335,28 +335,35 @@ impl NoisePath {
                 self.mirrors.insert((device, from.clone()), *session);
                 Ok(None)
             }
-            SessionSync::Stale { device, token } => self.mark_stale_from_own_device(&device, &token, now).map(Some),
+            SessionSync::Stale { device, token } => {
+                let turned = self.mark_stale_from_own_device(&device, &token, now)?;
+                Ok(turned.then_some(device))
+            }
         }
     }
 
     /// Marks stale the session with `device` (ours or a mirror) whose termination token is
-    /// `token`. Refused, with nothing changed, if no session with `device` has that token.
+    /// `token`; true if one just turned stale. Refused, with nothing changed, if no session with
+    /// `device` has that token.
     fn mark_stale_from_own_device(
         &mut self,
         device: &Device,
         token: &[u8; 32],
         now: Timestamp,
-    ) -> Result<Device, PeerError> {
+    ) -> Result<bool, PeerError> {
         let owned = self.sessions.get_mut(device).into_iter().flat_map(|d| d.sessions.iter_mut());
         let mirrored = self.mirrors.iter_mut().filter(|((d, _), _)| d == device).map(|(_, m)| m);
-        let mut matched = false;
+        let (mut matched, mut turned) = (false, false);
         for session in owned.chain(mirrored) {
-            matched |= session.mark_stale_from_own_device(token, now).is_ok();
+            if let Ok(now_stale) = session.mark_stale_from_own_device(token, now) {
+                matched = true;
+                turned |= now_stale;
+            }
         }
         if !matched {
             return Err(crate::noise::sessions::SessionError::WrongTerminationToken.into());
         }
-        Ok(device.clone())
+        Ok(turned)
     }
 
     /// N11M: the `state_sync` body telling our other devices that the session with `device`
@@ -929,6 +936,6 @@ mod tests {
         let stale = path.mirrors.values().next().map(NoiseSession::state);
         assert_eq!(stale, Some(SessionState::Stale { since: T0, reason: StaleReason::SyncedFromOwnDevice }));
         assert!(path.take_newly_stale().is_empty(), "what our devices told us is not told back");
-        assert_eq!(path.on_state_sync(&writer, &genuine, T0), Ok(Some(bob)), "a repeated sync is harmless");
+        assert_eq!(path.on_state_sync(&writer, &genuine, T0), Ok(None), "a repeated sync changes nothing");
     }
 }
