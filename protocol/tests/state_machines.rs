@@ -208,7 +208,11 @@ fn session_step(
             if !chance(e, 20) {
                 return;
             }
-            sessions[me].mark_stale_from_own_device(*now);
+            let token = if chance(e, 50) { sessions[me].private_termination() } else { [pick(e, 256) as u8; 32] };
+            let before = sessions[me].clone();
+            if sessions[me].mark_stale_from_own_device(&token, *now).is_err() {
+                assert_eq!(sessions[me], before, "a wrong token changes nothing");
+            }
             "mark_stale_from_own_device"
         }
         _ => {
@@ -819,6 +823,15 @@ fn noise_link_table_matches_the_peer() {
     w.settle(Duration::from_secs(60));
     w.settle_timers_only(Duration::from_secs(31 * 24 * 3600));
     assert_eq!(w.nodes[alice].peer.noise_link(&bob_device), Some(NoiseLink::Stale));
+    record_links(&mut c, &mut w);
+    // The responder's first message runs its own (discovery) handshake, which completes next
+    // to the session it already has.
+    let (mut w, alice, bob, _) = noise_pair();
+    send(&mut w, alice, bob, "one");
+    w.settle(Duration::from_secs(60));
+    send(&mut w, bob, alice, "two");
+    w.settle(Duration::from_secs(60));
+    assert_eq!((w.texts(alice), w.texts(bob)), (vec!["two".to_owned()], vec!["one".to_owned()]));
     record_links(&mut c, &mut w);
     // Both start at once: concurrent handshakes converge on one session.
     let (mut w, alice, bob, _) = noise_pair();

@@ -80,7 +80,10 @@ pub(crate) enum Slot {
     Skipped(usize),
 }
 
-/// The inbound side: the window of upcoming nametags and the skipped slots.
+/// The inbound side: the window of upcoming nametags and the skipped slots. The window covers
+/// indexes `next..next + 50` below `u64::MAX` (Noise reserves nonce `2^64 - 1`), so it shrinks at
+/// the very end of the counter instead of overflowing; readers refuse indexes above
+/// [`MAX_NONCE`](super::symmetric::MAX_NONCE) long before.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundNametags {
     secret: NametagSecret,
@@ -93,14 +96,13 @@ pub struct InboundNametags {
 impl InboundNametags {
     /// The window `#0..#49` for `secret`.
     pub fn new(secret: NametagSecret) -> Self {
-        let window = (0..NAMETAG_WINDOW as u64).map(|i| secret.nametag(i)).collect();
-        Self { secret, next: 0, window, skipped: VecDeque::new() }
+        Self::starting_at(secret, 0)
     }
 
-    /// The window `#next..#next+49` for `secret`: a direction resumed at message `next` (an
-    /// imported session), without hashing the skipped prefix.
+    /// The window `#next..#next+49` for `secret` (fewer near `u64::MAX`): a direction resumed
+    /// at message `next` (an imported session), without hashing the skipped prefix.
     pub fn starting_at(secret: NametagSecret, next: u64) -> Self {
-        let window = (0..NAMETAG_WINDOW as u64).map(|i| secret.nametag(next.saturating_add(i))).collect();
+        let window = (next..window_end(next)).map(|i| secret.nametag(i)).collect();
         Self { secret, next, window, skipped: VecDeque::new() }
     }
 
@@ -134,7 +136,7 @@ impl InboundNametags {
     /// The message index (and nonce) of a slot.
     pub(crate) fn index_of(&self, slot: Slot) -> Option<u64> {
         match slot {
-            Slot::Window(pos) => Some(self.next + pos as u64),
+            Slot::Window(pos) => self.next.checked_add(u64::try_from(pos).ok()?),
             Slot::Skipped(pos) => self.skipped.get(pos).map(|(i, _)| *i),
         }
     }
@@ -162,7 +164,9 @@ impl InboundNametags {
     /// js-noise interop tests do).
     pub fn skip(&mut self, count: usize) {
         for _ in 0..count {
-            self.window.pop_front();
+            if self.window.pop_front().is_none() {
+                return;
+            }
             self.advance_one();
         }
     }
@@ -174,11 +178,20 @@ impl InboundNametags {
         self.skipped.push_back((index, tag));
     }
 
+    /// Moves past `window[0]`, already popped: the window gains the index after its end, if
+    /// that index exists.
     fn advance_one(&mut self) {
-        self.next += 1;
-        let new_last = self.next + NAMETAG_WINDOW as u64 - 1;
-        self.window.push_back(self.secret.nametag(new_last));
+        let end = window_end(self.next);
+        self.next = self.next.saturating_add(1);
+        if window_end(self.next) > end {
+            self.window.push_back(self.secret.nametag(end));
+        }
     }
+}
+
+/// The first index after the window that starts at `next`: `u64::MAX` is never a message index.
+fn window_end(next: u64) -> u64 {
+    next.saturating_add(NAMETAG_WINDOW as u64)
 }
 
 impl std::fmt::Debug for InboundNametags {

@@ -17,6 +17,13 @@
 //!   index. 37 gives a chain `HKDF(prev-session-id)` as an example; indexing instead of chaining
 //!   gives O(1) access to the topic of a late or reordered message. A receiver listens on the
 //!   next `lookahead` topics.
+//! - Rotated ids turn stale as 37 requires ("when one party sends and receives at least one
+//!   message, he SHALL publicly mark as stale all Noise sessions relative to messages exchanged
+//!   before the earlier of these two send/receive events"): at each send, the ids of messages
+//!   exchanged before our latest read; at each read, those exchanged before our latest send.
+//!   "Exchanged" means sent by us or read by us: a missing inbound message may still arrive from
+//!   the store, so its id is left alone. [`NoiseSession::take_rotation_terminations`] returns
+//!   the public termination of every newly stale id.
 
 use std::time::Duration;
 
@@ -25,6 +32,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::NoiseError;
 use super::handshake::Role;
+use super::symmetric::MAX_NONCE;
 use super::transport::{ReceivedInfo, TransportState};
 use crate::crypto::hash::{hkdf_blocks, sha256};
 use crate::time::Timestamp;
@@ -46,6 +54,9 @@ pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(30 * 24 * 3600);
 pub const MAX_UNANSWERED: u32 = (crate::noise::nametag::NAMETAG_WINDOW / 2) as u32;
 /// Default number of upcoming inbound topics listened to when rotating.
 pub const DEFAULT_ROTATION_LOOKAHEAD: usize = 4;
+/// Most public terminations of rotated ids returned at once per direction (the newest ones; older
+/// stale ids stay unpublished, which only lets store nodes keep their messages longer).
+pub const MAX_ROTATION_TERMINATIONS: u64 = 64;
 
 /// A session identifier. Knowing it proves membership (it is derived from the handshake hash);
 /// only its hash is ever published.
@@ -167,7 +178,8 @@ pub const STATE_MACHINE: crate::diagram::Machine = {
             T::new("Active", "terminate", "Stale", "TerminatedByUs, public or private"),
             T::new("Active", "on_termination", "Stale", "genuine token, TerminatedByPeer"),
             T::new("Active", "check_silence", "Stale", "nothing read for stale_after, Silence"),
-            T::new("Active", "mark_stale_from_own_device", "Stale", "SyncedFromOwnDevice"),
+            T::new("Active", "mark_stale_from_own_device", "Active", "token does not hash to the ct-id, refused"),
+            T::new("Active", "mark_stale_from_own_device", "Stale", "genuine token, SyncedFromOwnDevice"),
             T::new("Active", "mark_unanswered", "Active", "fewer than MAX_UNANSWERED sends since the last read"),
             T::new("Active", "mark_unanswered", "Stale", "MAX_UNANSWERED sends with nothing read, Unanswered"),
             T::new("Stale", "receive", "Stale", "late messages are still read"),
@@ -208,6 +220,45 @@ pub enum SessionError {
     /// A topic could not be built (application name or version unusable in a content topic).
     #[error(transparent)]
     Topic(#[from] TopicError),
+    /// A termination token that is not `SHA-256(session-id)` of this session.
+    #[error("the termination token does not belong to this session")]
+    WrongTerminationToken,
+}
+
+/// Per-message rotation: which rotated ids are stale, and which of those were published.
+/// Indexes are message numbers; `[outbound, inbound]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct RotationMarks {
+    /// Our latest send: its number and the next expected inbound number then.
+    last_send: Option<(u64, u64)>,
+    /// Our latest read: its number and the number of messages we had sent then.
+    last_read: Option<(u64, u64)>,
+    /// Ids of messages numbered below these are stale.
+    stale_below: [u64; 2],
+    /// Ids of messages numbered below these had their termination returned (or given up).
+    published_below: [u64; 2],
+}
+
+impl RotationMarks {
+    fn sent(&mut self, index: u64, next_inbound: u64) {
+        self.last_send = Some((index, next_inbound));
+        if let Some((read, sent_before)) = self.last_read {
+            self.mark([sent_before, read]);
+        }
+    }
+
+    fn read(&mut self, index: u64, sent: u64) {
+        self.last_read = Some((index, sent));
+        if let Some((send, next_inbound_before)) = self.last_send {
+            self.mark([send, next_inbound_before]);
+        }
+    }
+
+    fn mark(&mut self, below: [u64; 2]) {
+        for (stale, new) in self.stale_below.iter_mut().zip(below) {
+            *stale = (*stale).max(new);
+        }
+    }
 }
 
 /// A Noise session of 37/WAKU2-NOISE-SESSIONS.
@@ -225,6 +276,7 @@ pub struct NoiseSession {
     stale_after: Duration,
     /// Messages sent since the peer was last read.
     unanswered: u32,
+    rotation: RotationMarks,
 }
 
 impl NoiseSession {
@@ -250,6 +302,7 @@ impl NoiseSession {
             last_outbound: now,
             stale_after: DEFAULT_STALE_AFTER,
             unanswered: 0,
+            rotation: RotationMarks::default(),
         })
     }
 
@@ -318,7 +371,9 @@ impl NoiseSession {
         if let TopicPolicy::RotatePerMessage { lookahead } = self.policy {
             let nametags = self.transport.inbound_nametags();
             let next = nametags.next_index();
-            let upcoming = (next..next + lookahead as u64).chain(nametags.skipped_indexes());
+            // Only indexes a read accepts (up to MAX_NONCE) get a topic.
+            let end = next.saturating_add(lookahead as u64).min(MAX_NONCE + 1);
+            let upcoming = (next..end).chain(nametags.skipped_indexes());
             topics.extend(upcoming.map(|i| self.inbound_topic_of(i)));
         }
         topics
@@ -330,9 +385,13 @@ impl NoiseSession {
             return Err(SessionError::Stale(reason));
         }
         let topic = self.outbound_topic();
+        let index = self.transport.sent();
         let payload = self.transport.write_message(plaintext)?;
         self.last_outbound = now;
         self.unanswered = self.unanswered.saturating_add(1);
+        if self.rotates() {
+            self.rotation.sent(index, self.transport.inbound_nametags().next_index());
+        }
         Ok(WakuMessage::noise(payload, topic.as_str(), now.as_nanos_i64(), false))
     }
 
@@ -354,6 +413,9 @@ impl NoiseSession {
         let info = self.transport.read_message_into(payload, &mut plaintext)?;
         self.last_inbound = now;
         self.unanswered = 0;
+        if self.rotates() {
+            self.rotation.read(info.index, self.transport.sent());
+        }
         Ok((plaintext, info))
     }
 
@@ -364,19 +426,30 @@ impl NoiseSession {
         if self.state == SessionState::Active {
             self.state = SessionState::Stale { since: now, reason: StaleReason::TerminatedByUs };
         }
-        public.then(|| {
-            let mut payload = TERMINATION_MAGIC.to_vec();
-            payload.extend_from_slice(&self.id.termination_token());
-            WakuMessage {
-                payload,
-                content_topic: self.content_topic().as_str().to_owned(),
-                version: None,
-                timestamp: Some(now.as_nanos_i64()),
-                meta: None,
-                rate_limit_proof: None,
-                ephemeral: None,
-            }
-        })
+        public.then(|| termination_message(&self.id, &self.base_topic, now))
+    }
+
+    fn rotates(&self) -> bool {
+        matches!(self.policy, TopicPolicy::RotatePerMessage { .. })
+    }
+
+    /// The public terminations (on their own topics) of the rotated ids that turned stale since
+    /// the last call, at most [`MAX_ROTATION_TERMINATIONS`] per direction, newest first kept.
+    /// Empty without rotation. The caller publishes them.
+    pub fn take_rotation_terminations(&mut self, now: Timestamp) -> Vec<WakuMessage> {
+        let (outbound, inbound) = self.directions();
+        let marks = &mut self.rotation;
+        let ranges = [0, 1].map(|d| {
+            let start = marks.published_below[d].max(marks.stale_below[d].saturating_sub(MAX_ROTATION_TERMINATIONS));
+            start..marks.stale_below[d]
+        });
+        marks.published_below = marks.stale_below;
+        let missing: Vec<u64> = self.transport.inbound_nametags().skipped_indexes().collect();
+        let [out_range, in_range] = ranges;
+        let ids = out_range
+            .map(|i| self.id.rotated(outbound, i))
+            .chain(in_range.filter(|i| !missing.contains(i)).map(|i| self.id.rotated(inbound, i)));
+        ids.map(|id| termination_message(&id, &self.topic_of(&id), now)).collect()
     }
 
     /// The token to send inside the session for a private termination.
@@ -394,11 +467,18 @@ impl NoiseSession {
         genuine
     }
 
-    /// Marks the session stale because a device of ours did (N11M), without publishing.
-    pub fn mark_stale_from_own_device(&mut self, now: Timestamp) {
-        if self.state == SessionState::Active {
+    /// Marks the session stale because a device of ours did (N11M), without publishing. The
+    /// device proves it knows the session with its termination token; a wrong token changes
+    /// nothing. Returns whether the session just turned stale.
+    pub fn mark_stale_from_own_device(&mut self, token: &[u8; 32], now: Timestamp) -> Result<bool, SessionError> {
+        if sha256(&[token]) != self.id.ct_id() {
+            return Err(SessionError::WrongTerminationToken);
+        }
+        let active = self.state == SessionState::Active;
+        if active {
             self.state = SessionState::Stale { since: now, reason: StaleReason::SyncedFromOwnDevice };
         }
+        Ok(active)
     }
 
     /// Checks the silence window; returns true if the session just turned stale.
@@ -434,6 +514,21 @@ impl NoiseSession {
     /// Last time a message from the peer was read.
     pub fn last_inbound(&self) -> Timestamp {
         self.last_inbound
+    }
+}
+
+/// The public termination of `id`: `TERMINATION_MAGIC || SHA-256(id)` on `topic` (version 0).
+fn termination_message(id: &SessionId, topic: &ContentTopic, now: Timestamp) -> WakuMessage {
+    let mut payload = TERMINATION_MAGIC.to_vec();
+    payload.extend_from_slice(&id.termination_token());
+    WakuMessage {
+        payload,
+        content_topic: topic.as_str().to_owned(),
+        version: None,
+        timestamp: Some(now.as_nanos_i64()),
+        meta: None,
+        rate_limit_proof: None,
+        ephemeral: None,
     }
 }
 
@@ -535,6 +630,43 @@ mod tests {
         let reply = b.send(b"back", T0).unwrap();
         assert!(!topics.contains(&reply.content_topic));
         assert_eq!(a.receive(&reply, T0).unwrap().0, b"back");
+    }
+
+    fn stale_topics(session: &mut NoiseSession) -> Vec<String> {
+        let terminations = session.take_rotation_terminations(T0);
+        for t in &terminations {
+            let token = parse_public_termination(t).unwrap();
+            assert!(t.content_topic.contains(&hex::encode(sha256(&[&token]))), "the token opens its topic");
+        }
+        terminations.into_iter().map(|t| t.content_topic).collect()
+    }
+
+    #[test]
+    fn rotation_marks_ids_stale_once_sent_and_read_and_leaves_missing_ones_alone() {
+        let (mut a, mut b) = sessions(TopicPolicy::RotatePerMessage { lookahead: 3 }, vec![]);
+        let m0 = a.send(b"m0", T0).unwrap();
+        b.receive(&m0, T0).unwrap();
+        let n0 = b.send(b"n0", T0).unwrap();
+        a.receive(&n0, T0).unwrap();
+        assert!(stale_topics(&mut a).is_empty() && stale_topics(&mut b).is_empty(), "nothing came before both");
+        // a sends after reading n0: what a had sent before that read (m0) is stale.
+        let m1 = a.send(b"m1", T0).unwrap();
+        assert_eq!(stale_topics(&mut a), vec![m0.content_topic.clone()]);
+        assert!(stale_topics(&mut a).is_empty(), "each id is published once");
+        // b reads m1 after sending n0: what b had read before that send (m0) is stale.
+        b.receive(&m1, T0).unwrap();
+        assert_eq!(stale_topics(&mut b), vec![m0.content_topic.clone()]);
+        // m2 is lost; b reads m3 and answers: n0 and m1 are stale, the missing m2 is not.
+        let _lost = a.send(b"m2", T0).unwrap();
+        let m3 = a.send(b"m3", T0).unwrap();
+        b.receive(&m3, T0).unwrap();
+        b.send(b"n1", T0).unwrap();
+        assert_eq!(stale_topics(&mut b), vec![n0.content_topic, m1.content_topic]);
+        let (mut c, mut d) = sessions(TopicPolicy::Fixed, vec![]);
+        let m = c.send(b"x", T0).unwrap();
+        d.receive(&m, T0).unwrap();
+        d.send(b"y", T0).unwrap();
+        assert!(stale_topics(&mut d).is_empty(), "no rotation, no rotated ids");
     }
 
     #[test]

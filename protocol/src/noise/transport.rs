@@ -86,7 +86,8 @@ impl TransportState {
 
     /// Resumes both directions at the given message numbers: the next outbound message is number
     /// `sent` (its nonce and nametag index), the next expected inbound one is `next_inbound`.
-    /// Skipped inbound slots are not restored.
+    /// Skipped inbound slots are not restored. Counters past [`MAX_NONCE`] (up to `u64::MAX`)
+    /// give a direction that refuses every message with `NonceExhausted`.
     pub fn resumed_at(mut self, sent: u64, next_inbound: u64) -> Self {
         self.outbound.next = sent;
         let secret = self.inbound.nametags.secret().clone();
@@ -193,7 +194,8 @@ impl TransportState {
         self.inbound.nametags.index_of(slot)
     }
 
-    /// Authenticates and decrypts a PayloadV2, appending the plaintext to `out`.
+    /// Authenticates and decrypts a PayloadV2, appending the plaintext to `out`. A message
+    /// numbered above [`MAX_NONCE`] is refused like a write would be (`NonceExhausted`).
     /// On error neither the state nor `out` changes.
     pub fn read_message_into(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<ReceivedInfo, NoiseError> {
         let message = PayloadV2Ref::parse(bytes)?;
@@ -205,6 +207,9 @@ impl TransportState {
             return Err(NoiseError::NametagAhead { position });
         }
         let index = self.inbound.nametags.index_of(slot).ok_or(NoiseError::NametagNotFound)?;
+        if index > MAX_NONCE {
+            return Err(NoiseError::NonceExhausted);
+        }
         let start = out.len();
         let opened = self.inbound.key.open_into(
             &noise_nonce(index),

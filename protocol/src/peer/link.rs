@@ -32,6 +32,12 @@ impl Peer {
     pub fn noise_link(&self, device: &Device) -> Option<NoiseLink> {
         self.state.noise.link(device)
     }
+
+    /// N11M: the read-only mirror we hold of a session a device of ours writes with `device`
+    /// (`Active` or `Stale`), `None` without one.
+    pub fn noise_mirror(&self, device: &Device) -> Option<NoiseLink> {
+        self.state.noise.mirror_link(device)
+    }
 }
 
 /// The link's transitions across [`Peer::handle`] calls ([`crate::diagram`]).
@@ -59,7 +65,12 @@ pub const STATE_MACHINE: crate::diagram::Machine = {
             T::new("Unconfirmed", "Received", "Active", "the device is heard from on the session"),
             T::new("Unconfirmed", "EndChat", "Stale", "we terminate"),
             T::new("Unconfirmed", "Timer", "Stale", "nothing read for 30 days"),
-            T::new("Active", "Received", "Unconfirmed", "a handshake of ours completes too (concurrent start)"),
+            T::new(
+                "Active",
+                "Received",
+                "Unconfirmed",
+                "a handshake of ours completes too (concurrent start, discovery)",
+            ),
             T::new("Active", "EndChat", "Stale", "we terminate, publicly or privately"),
             T::new("Active", "Received", "Stale", "the device terminates, publicly or privately"),
             T::new("Active", "Timer", "Stale", "nothing read for 30 days"),

@@ -282,7 +282,9 @@ impl Peer {
     ) -> Result<Vec<Action>, PeerError> {
         let saved = self.state.clone();
         let mut actions = Vec::new();
-        let result = self.dispatch(now, event, entropy, &mut actions);
+        let result = self
+            .dispatch(now, event, entropy, &mut actions)
+            .and_then(|()| self.share_stale_sessions(now, entropy, &mut actions));
         if let Err(e) = result {
             self.state = saved;
             return Err(e);

@@ -140,6 +140,11 @@ pub(crate) struct NoisePath {
     /// it, which is how we learn all of them (a device that only answered someone else's
     /// handshake would otherwise stay unknown to us).
     discovered: BTreeMap<IdentityKey, Timestamp>,
+    /// Sessions with contact devices that turned stale here during the current event (by us,
+    /// the contact or silence, not by a device of ours), with their termination tokens: in N11M
+    /// our other devices are told ([`super::Peer::share_stale_sessions`]). Emptied by the end of
+    /// every event.
+    newly_stale: Vec<(Device, [u8; 32])>,
 }
 
 /// How long a discovery handshake stays valid before the next send repeats it.
@@ -155,11 +160,16 @@ struct PendingOwn {
     next_hello: Timestamp,
 }
 
-/// What a writer sends its other devices about a shared session (N11M).
+/// What a device of ours tells the others about a session with a contact device (N11M, the
+/// body of a `state_sync` frame, postcard).
 #[derive(Serialize, Deserialize)]
-struct MirrorSync {
-    device: Device,
-    session: NoiseSession,
+enum SessionSync {
+    /// The writer's session, to hold as a read-only mirror.
+    Mirror { device: Device, session: Box<NoiseSession> },
+    /// The session whose termination token is `token` is stale (37 N11M: "all other devices will
+    /// consider such session as stale without publishing"). The token proves the sender holds
+    /// the session.
+    Stale { device: Device, token: [u8; 32] },
 }
 
 /// Which multi-device mechanism of 37 the Noise path uses.
@@ -309,15 +319,79 @@ impl NoisePath {
     /// N11M: the active session with `device`, encoded for our own devices.
     pub(crate) fn export_session(&self, device: &Device) -> Option<Vec<u8>> {
         let session = self.sessions.get(device)?.active()?;
-        postcard::to_allocvec(&MirrorSync { device: device.clone(), session: session.clone() }).ok()
+        postcard::to_allocvec(&SessionSync::Mirror { device: device.clone(), session: Box::new(session.clone()) }).ok()
     }
 
-    /// N11M: stores a session a device of ours (`writer`) holds, as a read-only mirror.
-    pub(crate) fn add_mirror(&mut self, writer: &InstallationId, bytes: &[u8]) -> Result<Device, PeerError> {
-        let sync: MirrorSync = postcard::from_bytes(bytes).map_err(|_| PeerError::NotForUs)?;
-        let device = sync.device.clone();
-        self.mirrors.insert((sync.device, writer.clone()), sync.session);
-        Ok(device)
+    /// N11M: a `state_sync` from a device of ours (`from`): a session to mirror, or a session
+    /// it marked stale, which we then hold stale too (its device is returned if that changed
+    /// anything, for the notice). Bytes that do not decode, or a token that matches no session
+    /// we hold with that device, are refused and change nothing.
+    pub(crate) fn on_state_sync(
+        &mut self,
+        from: &InstallationId,
+        bytes: &[u8],
+        now: Timestamp,
+    ) -> Result<Option<Device>, PeerError> {
+        let sync: SessionSync = postcard::from_bytes(bytes).map_err(|_| PeerError::NotForUs)?;
+        match sync {
+            SessionSync::Mirror { device, session } => {
+                self.mirrors.insert((device, from.clone()), *session);
+                Ok(None)
+            }
+            SessionSync::Stale { device, token } => {
+                let turned = self.mark_stale_from_own_device(&device, &token, now)?;
+                Ok(turned.then_some(device))
+            }
+        }
+    }
+
+    /// Marks stale the session with `device` (ours or a mirror) whose termination token is
+    /// `token`; true if one just turned stale. Refused, with nothing changed, if no session with
+    /// `device` has that token.
+    fn mark_stale_from_own_device(
+        &mut self,
+        device: &Device,
+        token: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<bool, PeerError> {
+        let owned = self.sessions.get_mut(device).into_iter().flat_map(|d| d.sessions.iter_mut());
+        let mirrored = self.mirrors.iter_mut().filter(|((d, _), _)| d == device).map(|(_, m)| m);
+        let (mut matched, mut turned) = (false, false);
+        for session in owned.chain(mirrored) {
+            if let Ok(now_stale) = session.mark_stale_from_own_device(token, now) {
+                matched = true;
+                turned |= now_stale;
+            }
+        }
+        if !matched {
+            return Err(crate::noise::sessions::SessionError::WrongTerminationToken.into());
+        }
+        Ok(turned)
+    }
+
+    /// N11M: the `state_sync` body telling our other devices that the session with `device`
+    /// whose termination token is `token` is stale.
+    pub(crate) fn stale_sync(device: &Device, token: &[u8; 32]) -> Option<Vec<u8>> {
+        postcard::to_allocvec(&SessionSync::Stale { device: device.clone(), token: *token }).ok()
+    }
+
+    /// The sessions that turned stale during this event, for our other devices (N11M).
+    pub(crate) fn take_newly_stale(&mut self) -> Vec<(Device, [u8; 32])> {
+        std::mem::take(&mut self.newly_stale)
+    }
+
+    /// N11M: a private termination read on a mirror; true if a mirror just turned stale.
+    pub(crate) fn on_mirror_termination(&mut self, device: &Device, token: &[u8; 32], now: Timestamp) -> bool {
+        let mut ended = false;
+        for ((d, _), mirror) in &mut self.mirrors {
+            if d == device && mirror.state() == SessionState::Active && mirror.on_termination(token, now) {
+                ended = true;
+            }
+        }
+        if ended {
+            self.newly_stale.push((device.clone(), *token));
+        }
+        ended
     }
 
     /// N11M: a device of ours that holds a session with a device of `contact`, if any.
@@ -566,6 +640,7 @@ impl NoisePath {
                 }
                 match session.receive(message, ctx.now) {
                     Ok((plaintext, _)) => {
+                        publish_rotation_terminations(ctx, session);
                         if self.unconfirmed.get(device).is_some_and(|(id, _)| id == session.id()) {
                             self.unconfirmed.remove(device);
                         }
@@ -587,11 +662,15 @@ impl NoisePath {
         topic: &str,
         token: &[u8; 32],
     ) -> Result<NoiseInput, PeerError> {
-        for (device, sessions) in &mut self.sessions {
-            for session in &mut sessions.sessions {
-                if session.content_topic().as_str() == topic && session.on_termination(token, ctx.now) {
-                    return Ok(NoiseInput::Terminated(device.clone()));
+        let owned = self.sessions.iter_mut().flat_map(|(d, s)| s.sessions.iter_mut().map(move |s| (d, s)));
+        let mirrored = self.mirrors.iter_mut().map(|((d, _), m)| (d, m));
+        for (device, session) in owned.chain(mirrored) {
+            let active = session.state() == SessionState::Active;
+            if session.content_topic().as_str() == topic && session.on_termination(token, ctx.now) {
+                if active {
+                    self.newly_stale.push((device.clone(), *token));
                 }
+                return Ok(NoiseInput::Terminated(device.clone()));
             }
         }
         Err(PeerError::NotForUs)
@@ -615,6 +694,7 @@ impl NoisePath {
             ctx.republish(third);
         }
         ctx.publish(message);
+        publish_rotation_terminations(ctx, session);
         Ok(true)
     }
 
@@ -640,6 +720,7 @@ impl NoisePath {
             if let Some(message) = session.terminate(public, ctx.now) {
                 ctx.publish(message);
             }
+            self.newly_stale.push((device.clone(), session.private_termination()));
             ended += 1;
         }
         Ok(ended)
@@ -647,7 +728,16 @@ impl NoisePath {
 
     /// Marks a device's sessions stale after a private termination from it.
     pub(crate) fn on_private_termination(&mut self, device: &Device, token: &[u8; 32], now: Timestamp) -> bool {
-        self.sessions.get_mut(device).is_some_and(|s| s.sessions.iter_mut().any(|s| s.on_termination(token, now)))
+        let Some(sessions) = self.sessions.get_mut(device) else { return false };
+        let Some(session) = sessions.sessions.iter_mut().find(|s| s.private_termination() == *token) else {
+            return false;
+        };
+        let active = session.state() == SessionState::Active;
+        let genuine = session.on_termination(token, now);
+        if genuine && active {
+            self.newly_stale.push((device.clone(), *token));
+        }
+        genuine
     }
 
     /// Repeats unanswered first messages, expires handshakes older than the timeout and marks
@@ -697,6 +787,7 @@ impl NoisePath {
                 && active.check_silence(now)
             {
                 ctx.actions.push(Action::Notice(Notice::SessionStale { identity: device.identity }));
+                self.newly_stale.push((device.clone(), active.private_termination()));
             }
         }
     }
@@ -738,9 +829,51 @@ impl NoisePath {
         })
     }
 
+    /// N11M: `Active` if a mirror of a session with `device` is active, else `Stale` if any.
+    pub(crate) fn mirror_link(&self, device: &Device) -> Option<super::NoiseLink> {
+        let mut mirrors = self.mirrors.iter().filter(|((d, _), _)| d == device).map(|(_, m)| m.state());
+        let first = mirrors.next()?;
+        let active = first == SessionState::Active || mirrors.any(|s| s == SessionState::Active);
+        Some(if active { super::NoiseLink::Active } else { super::NoiseLink::Stale })
+    }
+
     /// Number of handshakes in flight.
     pub(crate) fn pending_handshakes(&self) -> usize {
         self.outbound.len() + self.inbound.len()
+    }
+}
+
+impl super::Peer {
+    /// N11M: tells our enabled devices about every session that turned stale during this
+    /// event, so that they hold it stale too (`state_sync`, retried until acknowledged). Sessions
+    /// with our own devices are not shared; in NM nothing is (each device holds its own).
+    pub(super) fn share_stale_sessions(
+        &mut self,
+        now: Timestamp,
+        entropy: &mut dyn crate::entropy::Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let stale = self.state.noise.take_newly_stale();
+        if self.state.config.noise_multi_device != NoiseMultiDevice::N11m {
+            return Ok(());
+        }
+        let me = *self.identity();
+        for (device, token) in stale.iter().filter(|(d, _)| d.identity != me) {
+            let Some(bytes) = NoisePath::stale_sync(device, token) else { continue };
+            let mut id = [0u8; super::frame::MESSAGE_ID_LEN];
+            entropy.fill(&mut id);
+            let body = super::FrameBody::StateSync(bytes);
+            let frame = super::Frame { id: super::MessageId(id), sent_at_ms: now.as_millis(), body };
+            self.send_to_own_devices(now, &frame, entropy, actions)?;
+        }
+        Ok(())
+    }
+}
+
+/// 37 rotation: publishes the terminations of the rotated ids the last send or read made stale.
+fn publish_rotation_terminations(ctx: &mut Ctx<'_>, session: &mut NoiseSession) {
+    for termination in session.take_rotation_terminations(ctx.now) {
+        ctx.publish(termination);
     }
 }
 
@@ -748,4 +881,71 @@ fn prologue(responder: &IdentityKey) -> Vec<u8> {
     let mut p = PROLOGUE_LABEL.to_vec();
     p.extend_from_slice(responder.as_bytes());
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SeededEntropy;
+    use crate::crypto::KeyPair;
+    use crate::identity::IdentityKeyPair;
+    use crate::noise::sessions::{SessionError, StaleReason, TopicPolicy};
+
+    const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
+
+    /// A session from a completed XK1 handshake (the initiator's side).
+    fn session(seed: u64) -> NoiseSession {
+        let mut e = SeededEntropy::from_u64(seed);
+        let (a_s, b_s) = (KeyPair::generate(&mut e), KeyPair::generate(&mut e));
+        let config = |role| HandshakeConfig::new(HandshakePattern::XK1, role);
+        let mut a = Handshake::new(config(Role::Initiator).local_static(a_s).remote_static(*b_s.public())).unwrap();
+        let mut b = Handshake::new(config(Role::Responder).local_static(b_s)).unwrap();
+        for i in 0..3 {
+            let tag = if i == 0 { MessageNametag([1; 16]) } else { a.next_hkdf_nametag() };
+            let (w, r) = if i % 2 == 0 { (&mut a, &mut b) } else { (&mut b, &mut a) };
+            let m = w.write_message(&mut e, b"", &tag).unwrap();
+            r.read_message(&m, &tag).unwrap();
+        }
+        NoiseSession::new(a.finalize().unwrap(), "status-1to1", "1", TopicPolicy::Fixed, T0).unwrap()
+    }
+
+    fn device(seed: u8) -> Device {
+        let mut e = SeededEntropy::from_u64(u64::from(seed));
+        Device {
+            identity: *IdentityKeyPair::from_seed([seed; 32]).public(),
+            installation: InstallationId::generate(&mut e),
+        }
+    }
+
+    #[test]
+    fn a_stale_state_sync_needs_the_sessions_token_and_is_not_shared_again() {
+        let (bob, carol, writer) = (device(2), device(3), device(1).installation);
+        let mut path = NoisePath::default();
+        let mirror = session(7);
+        let token = mirror.private_termination();
+        let mirror_sync =
+            postcard::to_allocvec(&SessionSync::Mirror { device: bob.clone(), session: Box::new(mirror) }).unwrap();
+        assert_eq!(path.on_state_sync(&writer, &mirror_sync, T0), Ok(None));
+        assert_eq!(path.mirror_link(&bob), Some(super::super::NoiseLink::Active));
+        let before = path.clone();
+        let wrong = NoisePath::stale_sync(&bob, &[0xaa; 32]).unwrap();
+        let elsewhere = NoisePath::stale_sync(&carol, &token).unwrap();
+        let refusals = [
+            (&b"not postcard"[..], PeerError::NotForUs),
+            (&mirror_sync[..3], PeerError::NotForUs),
+            (&wrong, PeerError::Session(SessionError::WrongTerminationToken)),
+            (&elsewhere, PeerError::Session(SessionError::WrongTerminationToken)),
+        ];
+        for (bytes, error) in refusals {
+            assert_eq!(path.on_state_sync(&writer, bytes, T0), Err(error));
+            assert!(path == before, "a refused state_sync changes nothing");
+        }
+        let genuine = NoisePath::stale_sync(&bob, &token).unwrap();
+        assert_eq!(path.on_state_sync(&writer, &genuine, T0), Ok(Some(bob.clone())));
+        assert_eq!(path.mirror_link(&bob), Some(super::super::NoiseLink::Stale));
+        let stale = path.mirrors.values().next().map(NoiseSession::state);
+        assert_eq!(stale, Some(SessionState::Stale { since: T0, reason: StaleReason::SyncedFromOwnDevice }));
+        assert!(path.take_newly_stale().is_empty(), "what our devices told us is not told back");
+        assert_eq!(path.on_state_sync(&writer, &genuine, T0), Ok(None), "a repeated sync changes nothing");
+    }
 }

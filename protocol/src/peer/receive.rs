@@ -50,7 +50,9 @@ impl Peer {
         if self.state.devices.flow_topic.as_deref() == Some(message.content_topic.as_str()) {
             return self.pairing_input(now, FlowInput::Message(message), entropy, actions);
         }
-        if message.effective_version() != crate::waku::message::VERSION_NOISE {
+        // A public termination (37) is a version-0 message on a Noise session topic.
+        let termination = crate::noise::sessions::parse_public_termination(message).is_some();
+        if message.effective_version() != crate::waku::message::VERSION_NOISE && !termination {
             return self.on_x3dh_message(now, message, entropy, actions);
         }
         let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
@@ -235,8 +237,11 @@ impl Peer {
                 }
             }
             FrameBody::StateSync(bytes) if device.identity == *self.identity() => {
-                // N11M: a session one of our devices holds; we mirror it read-only.
-                self.state.noise.add_mirror(&device.installation, &bytes)?;
+                // N11M: a session one of our devices holds, which we mirror read-only, or one
+                // it marked stale, which we then hold stale too.
+                if let Some(stale) = self.state.noise.on_state_sync(&device.installation, &bytes, now)? {
+                    actions.push(Action::Notice(Notice::SessionStale { identity: stale.identity }));
+                }
             }
             FrameBody::Relay { to, body } if device.identity == *self.identity() => {
                 // N11M: a device of ours without a writable session asks us to send. The
@@ -286,8 +291,9 @@ impl Peer {
         }
     }
 
-    /// N11M: a frame on a session a device of ours writes. Chat messages are delivered here too;
-    /// acknowledging is the writer's job, and everything else is for the writer alone.
+    /// N11M: a frame on a session a device of ours writes. Chat messages are delivered here too
+    /// and a termination makes the mirror stale (our other devices are then told); acknowledging
+    /// is the writer's job, and everything else is for the writer alone.
     fn on_mirror_frame(
         &mut self,
         now: Timestamp,
@@ -296,8 +302,12 @@ impl Peer {
         actions: &mut Vec<Action>,
     ) -> Result<(), PeerError> {
         let frame = Frame::decode(plaintext)?;
-        if let FrameBody::Text(body) = frame.body {
-            self.deliver_text(now, device, frame.id, frame.sent_at_ms, body, actions);
+        match frame.body {
+            FrameBody::Text(body) => self.deliver_text(now, device, frame.id, frame.sent_at_ms, body, actions),
+            FrameBody::Terminate(token) if self.state.noise.on_mirror_termination(device, &token, now) => {
+                actions.push(Action::Notice(Notice::SessionStale { identity: device.identity }));
+            }
+            _ => {}
         }
         Ok(())
     }
