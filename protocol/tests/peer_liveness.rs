@@ -162,3 +162,45 @@ fn retries_that_outrun_the_nametag_window_lead_to_a_new_session() {
     assert_eq!(w.texts(bob), vec!["first", "while down 1", "while down 2", "while down 3"]);
     assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
 }
+
+/// Simulator seed 733281 (tiny, swarm, Noise): the adversary replayed bob's handshake message 2
+/// onto alice's partitioned topic, and alice, who had not received the original, answered with
+/// message 3 on the topic the copy arrived on. Bob never listens there, so his side of the
+/// handshake never completed and nothing alice sent on the new session reached him. Message 3
+/// now goes to the topic of alice's message 1, where bob listens.
+/// (Failed before the fix: bob never received the message.)
+#[test]
+fn message_3_goes_where_the_responder_listens_whatever_topic_message_2_came_on() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let mut w = World::new();
+    let alice = w.add(1, 10, config(KeyExchange::Noise));
+    let bob = w.add(2, 20, config(KeyExchange::Noise));
+    let (alice_card, bob_card) = (w.card(alice, &[KeyExchange::Noise]), w.card(bob, &[KeyExchange::Noise]));
+    w.event(alice, Event::AddContact(bob_card)).unwrap();
+    w.event(bob, Event::AddContact(alice_card)).unwrap();
+    let (a, b) = (*w.nodes[alice].peer.identity(), *w.nodes[bob].peer.identity());
+    let bob_partition = status_1to1::peer::topics::partition_topic(&b);
+    let alice_partition = status_1to1::peer::topics::partition_topic(&a);
+    // Every message 2 bob sends on his partitioned topic is lost on its way to alice, and kept.
+    let lost = Rc::new(RefCell::new(Vec::new()));
+    let keep = Rc::clone(&lost);
+    w.drop_if = Some(Box::new(move |to, from, message| {
+        let drop = to == alice && from == bob && message.content_topic == bob_partition;
+        if drop {
+            keep.borrow_mut().push(message.clone());
+        }
+        drop
+    }));
+    w.event(alice, Event::SendText { to: b, body: b"hello bob".to_vec() }).unwrap();
+    w.settle(Duration::from_secs(5));
+    w.drop_if = None;
+    // The adversary replays a copy onto alice's own partitioned topic.
+    let replayed = lost.borrow().first().cloned().expect("bob answered message 1");
+    let onto_alice = status_1to1::waku::WakuMessage { content_topic: alice_partition, ..replayed };
+    w.event(alice, Event::Received { message: onto_alice, origin: status_1to1::peer::Origin::Relay }).unwrap();
+    w.settle(Duration::from_secs(600));
+
+    assert_eq!(w.texts(bob), vec!["hello bob"]);
+    assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
+}

@@ -455,8 +455,16 @@ impl NoisePath {
             {
                 return self.answer_first(ctx, &parsed.to_owned(), &message.content_topic);
             }
-            if let Some(key) = self.outbound.iter().find(|(_, o)| o.reply_nametag == tag).map(|(k, _)| k.clone()) {
-                return self.complete_as_initiator(ctx, &key, &parsed.to_owned(), &message.content_topic);
+            if let Some((key, topic)) = self
+                .outbound
+                .iter()
+                .find(|(_, o)| o.reply_nametag == tag)
+                .map(|(k, o)| (k.clone(), o.first.content_topic.clone()))
+            {
+                // Message 3 goes where the responder listens (the topic of our message 1), not
+                // where message 2 happened to arrive: a copy replayed onto another topic would
+                // otherwise send it where the responder never looks.
+                return self.complete_as_initiator(ctx, &key, &parsed.to_owned(), &topic);
             }
             if self.inbound.contains_key(&tag) {
                 return self.complete_as_responder(ctx, &parsed.to_owned());
