@@ -3,6 +3,8 @@
 //! authcode confirmation, then the two static-key messages with their commitment checks, then
 //! the split.
 
+use std::marker::PhantomData;
+
 use super::authcode::Authcode;
 use super::commitment::{Commitment, CommitmentNonce};
 use super::config::PairingConfig;
@@ -57,23 +59,30 @@ impl Exchange {
     }
 }
 
-/// One device's side of a pairing, whichever role it plays. Its fields are those the roles
-/// serialized before they shared it, in the same order, so snapshots keep their bytes.
+/// One device's side of a pairing in role `R` ([`QrOwner`](super::QrOwner) or
+/// [`Scanner`](super::Scanner)): its settings, its static key and where the pairing is. Each role
+/// adds its own `handle`. Serialized as the three fields (the role is in the type only).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Participant {
+pub struct Participant<R> {
     pub(crate) config: PairingConfig,
     pub(crate) static_key: KeyPair,
     pub(crate) state: PairingState,
+    role: PhantomData<R>,
 }
 
-impl Participant {
+impl<R> Participant<R> {
     /// A participant with this device's static key, in [`PairingState::Idle`].
-    pub(crate) fn new(config: PairingConfig, static_key: KeyPair) -> Self {
-        Self { config, static_key, state: PairingState::Idle }
+    pub fn new(config: PairingConfig, static_key: KeyPair) -> Self {
+        Self { config, static_key, state: PairingState::Idle, role: PhantomData }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> &PairingState {
+        &self.state
     }
 
     /// The paired channel, once paired.
-    pub(crate) fn session_mut(&mut self) -> Option<&mut PairedSession> {
+    pub fn session_mut(&mut self) -> Option<&mut PairedSession> {
         match &mut self.state {
             PairingState::Paired(session) => Some(session),
             _ => None,
@@ -81,7 +90,7 @@ impl Participant {
     }
 
     /// The authcode, once message b is done.
-    pub(crate) fn authcode(&self) -> Option<Authcode> {
+    pub fn authcode(&self) -> Option<Authcode> {
         match &self.state {
             PairingState::AwaitingConfirmation { exchange, .. } | PairingState::AwaitingPeerStatic(exchange) => {
                 Some(exchange.authcode())
@@ -93,7 +102,7 @@ impl Participant {
     /// Handles one event with `step`, which gets the state the event applies to. A passed
     /// deadline aborts the state first and only a `restart` proceeds past it. On `Err` nothing
     /// changes (the abort is then announced by the next event).
-    pub(crate) fn handle(
+    pub(crate) fn run(
         &mut self,
         now: Timestamp,
         restart: bool,
@@ -145,6 +154,13 @@ impl Participant {
             deadline: now.saturating_add(self.config.pairing_timeout),
         };
         awaiting_confirmation(exchange, actions)
+    }
+}
+
+#[cfg(test)]
+impl<R> Participant<R> {
+    pub(crate) fn static_key_for_tests(&self) -> &KeyPair {
+        &self.static_key
     }
 }
 

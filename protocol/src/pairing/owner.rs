@@ -3,12 +3,10 @@
 
 use std::time::Duration;
 
-use super::authcode::Authcode;
 use super::commitment::{Commitment, CommitmentNonce};
 use super::config::PairingConfig;
 use super::exchange::{Common, Participant, contributory, handle_common};
 use super::qr::PairingQr;
-use super::session::PairedSession;
 use super::{AbortReason, PairingAction, PairingError, PairingState, Step, abort, payload_on};
 use crate::crypto::KeyPair;
 use crate::entropy::Entropy;
@@ -79,18 +77,26 @@ pub enum OwnerEvent<'a> {
     Cancel,
 }
 
-impl OwnerEvent<'_> {
+impl<'a> OwnerEvent<'a> {
     /// The event's name in [`STATE_MACHINE`].
     pub const fn name(&self) -> &'static str {
-        match self {
-            Self::ExposeQr => "ExposeQr",
-            Self::Message(_) => "Message",
-            Self::ConfirmAuthcode => "ConfirmAuthcode",
-            Self::RejectAuthcode => "RejectAuthcode",
-            Self::Tick => "Tick",
-            Self::Send(_) => "Send",
-            Self::Cancel => "Cancel",
+        match self.common() {
+            Some(common) => common.name(),
+            None => "ExposeQr",
         }
+    }
+
+    /// The event as one both roles handle alike; `None` for this role's own.
+    const fn common(&self) -> Option<Common<'a>> {
+        Some(match *self {
+            Self::ExposeQr => return None,
+            Self::Message(message) => Common::Message(message),
+            Self::ConfirmAuthcode => Common::Confirm,
+            Self::RejectAuthcode => Common::Reject,
+            Self::Tick => Common::Tick,
+            Self::Send(data) => Common::Send(data),
+            Self::Cancel => Common::Cancel,
+        })
     }
 }
 
@@ -131,30 +137,13 @@ pub const STATE_MACHINE: crate::diagram::Machine = {
 };
 
 /// The device that shows the QR.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct QrOwner(Participant);
+pub type QrOwner = Participant<Owner>;
+
+/// The role of [`QrOwner`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Owner;
 
 impl QrOwner {
-    /// An owner with this device's static key, in [`PairingState::Idle`].
-    pub fn new(config: PairingConfig, static_key: KeyPair) -> Self {
-        Self(Participant::new(config, static_key))
-    }
-
-    /// The current state.
-    pub fn state(&self) -> &PairingState {
-        &self.0.state
-    }
-
-    /// The paired channel, once paired.
-    pub fn session_mut(&mut self) -> Option<&mut PairedSession> {
-        self.0.session_mut()
-    }
-
-    /// The authcode, once message b was received.
-    pub fn authcode(&self) -> Option<Authcode> {
-        self.0.authcode()
-    }
-
     /// Handles one event. On `Err` the state is unchanged. A passed deadline aborts first; only
     /// `ExposeQr` starts over past it.
     pub fn handle(
@@ -164,36 +153,26 @@ impl QrOwner {
         entropy: &mut dyn Entropy,
     ) -> Result<Vec<PairingAction>, PairingError> {
         let restart = matches!(event, OwnerEvent::ExposeQr);
-        self.0.handle(now, restart, |me, current| step(me, current, event, now, entropy))
+        self.run(now, restart, |me, current| step(me, current, event, now, entropy))
     }
 }
 
 fn step(
-    me: &Participant,
+    me: &QrOwner,
     current: &PairingState,
     event: OwnerEvent<'_>,
     now: Timestamp,
     entropy: &mut dyn Entropy,
 ) -> Result<Step, PairingError> {
-    let common = match event {
-        OwnerEvent::ExposeQr => return expose(me, current, now, entropy),
-        OwnerEvent::Message(message) => {
-            if let PairingState::ShowingQr(exposure) = current {
-                return first_message(me, exposure, message, now);
-            }
-            Common::Message(message)
-        }
-        OwnerEvent::ConfirmAuthcode => Common::Confirm,
-        OwnerEvent::RejectAuthcode => Common::Reject,
-        OwnerEvent::Tick => Common::Tick,
-        OwnerEvent::Send(data) => Common::Send(data),
-        OwnerEvent::Cancel => Common::Cancel,
-    };
+    let Some(common) = event.common() else { return expose(me, current, now, entropy) };
+    if let (Common::Message(message), PairingState::ShowingQr(exposure)) = (&common, current) {
+        return first_message(me, exposure, message, now);
+    }
     handle_common(current, common, now, entropy)
 }
 
 fn expose(
-    me: &Participant,
+    me: &QrOwner,
     current: &PairingState,
     now: Timestamp,
     entropy: &mut dyn Entropy,
@@ -212,7 +191,7 @@ fn expose(
 
 /// Message b: the scanner's ephemeral key and its commitment.
 fn first_message(
-    me: &Participant,
+    me: &QrOwner,
     exposure: &Exposure,
     message: &WakuMessage,
     now: Timestamp,
@@ -232,13 +211,6 @@ fn first_message(
         return Ok(abort(AbortReason::MalformedCommitment));
     };
     Ok(me.after_message_b(handshake, topic.to_owned(), exposure.nonce.clone(), peer_commitment, now, Vec::new()))
-}
-
-#[cfg(test)]
-impl QrOwner {
-    pub(crate) fn static_key_for_tests(&self) -> &KeyPair {
-        &self.0.static_key
-    }
 }
 
 #[cfg(test)]

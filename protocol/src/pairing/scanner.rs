@@ -1,14 +1,10 @@
 //! The scanner: reads the QR, sends message b, and after the users' confirmation completes the
 //! handshake in the order its [`Variant`](super::Variant) prescribes.
 
-use super::authcode::Authcode;
 use super::commitment::{Commitment, CommitmentNonce};
-use super::config::PairingConfig;
 use super::exchange::{Common, Participant, contributory, handle_common};
 use super::qr::PairingQr;
-use super::session::PairedSession;
 use super::{AbortReason, PairingAction, PairingError, PairingState, Step, abort, publish};
-use crate::crypto::KeyPair;
 use crate::entropy::Entropy;
 use crate::noise::{Handshake, MessageNametag};
 use crate::time::Timestamp;
@@ -39,18 +35,26 @@ pub enum ScannerEvent<'a> {
     Cancel,
 }
 
-impl ScannerEvent<'_> {
+impl<'a> ScannerEvent<'a> {
     /// The event's name in [`STATE_MACHINE`].
     pub const fn name(&self) -> &'static str {
-        match self {
-            Self::Scan { .. } => "Scan",
-            Self::Message(_) => "Message",
-            Self::ConfirmAuthcode => "ConfirmAuthcode",
-            Self::RejectAuthcode => "RejectAuthcode",
-            Self::Tick => "Tick",
-            Self::Send(_) => "Send",
-            Self::Cancel => "Cancel",
+        match self.common() {
+            Ok(common) => common.name(),
+            Err(_) => "Scan",
         }
+    }
+
+    /// The event as one both roles handle alike, or the QR and nametag of a `Scan`.
+    const fn common(&self) -> Result<Common<'a>, (&'a str, MessageNametag)> {
+        Ok(match *self {
+            Self::Scan { qr, nametag } => return Err((qr, nametag)),
+            Self::Message(message) => Common::Message(message),
+            Self::ConfirmAuthcode => Common::Confirm,
+            Self::RejectAuthcode => Common::Reject,
+            Self::Tick => Common::Tick,
+            Self::Send(data) => Common::Send(data),
+            Self::Cancel => Common::Cancel,
+        })
     }
 }
 
@@ -86,30 +90,13 @@ pub const STATE_MACHINE: crate::diagram::Machine = {
 };
 
 /// The device that scans the QR.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Scanner(Participant);
+pub type Scanner = Participant<Scanning>;
+
+/// The role of [`Scanner`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Scanning;
 
 impl Scanner {
-    /// A scanner with this device's static key, in [`PairingState::Idle`].
-    pub fn new(config: PairingConfig, static_key: KeyPair) -> Self {
-        Self(Participant::new(config, static_key))
-    }
-
-    /// The current state.
-    pub fn state(&self) -> &PairingState {
-        &self.0.state
-    }
-
-    /// The paired channel, once paired.
-    pub fn session_mut(&mut self) -> Option<&mut PairedSession> {
-        self.0.session_mut()
-    }
-
-    /// The authcode, once message b was sent.
-    pub fn authcode(&self) -> Option<Authcode> {
-        self.0.authcode()
-    }
-
     /// Handles one event. On `Err` the state is unchanged. A passed deadline aborts first; only
     /// `Scan` starts over past it.
     pub fn handle(
@@ -119,33 +106,27 @@ impl Scanner {
         entropy: &mut dyn Entropy,
     ) -> Result<Vec<PairingAction>, PairingError> {
         let restart = matches!(event, ScannerEvent::Scan { .. });
-        self.0.handle(now, restart, |me, current| step(me, current, event, now, entropy))
+        self.run(now, restart, |me, current| step(me, current, event, now, entropy))
     }
 }
 
 fn step(
-    me: &Participant,
+    me: &Scanner,
     current: &PairingState,
     event: ScannerEvent<'_>,
     now: Timestamp,
     entropy: &mut dyn Entropy,
 ) -> Result<Step, PairingError> {
-    let common = match event {
-        ScannerEvent::Scan { qr, nametag } => return scan(me, current, qr, nametag, now, entropy),
-        ScannerEvent::Message(message) => Common::Message(message),
-        ScannerEvent::ConfirmAuthcode => Common::Confirm,
-        ScannerEvent::RejectAuthcode => Common::Reject,
-        ScannerEvent::Tick => Common::Tick,
-        ScannerEvent::Send(data) => Common::Send(data),
-        ScannerEvent::Cancel => Common::Cancel,
-    };
-    handle_common(current, common, now, entropy)
+    match event.common() {
+        Ok(common) => handle_common(current, common, now, entropy),
+        Err((qr, nametag)) => scan(me, current, qr, nametag, now, entropy),
+    }
 }
 
 /// Parses the QR, checks the application, and sends message b with our commitment. Entropy:
 /// the commitment nonce (32 bytes), then the ephemeral key (32 bytes).
 fn scan(
-    me: &Participant,
+    me: &Scanner,
     current: &PairingState,
     text: &str,
     nametag: MessageNametag,
@@ -174,11 +155,4 @@ fn scan(
     let topic = theirs.content_topic().to_owned();
     let actions = vec![PairingAction::Subscribe(topic.clone()), publish(&message, &topic, now)?];
     Ok(me.after_message_b(handshake, topic, own_nonce, *qr.commitment(), now, actions))
-}
-
-#[cfg(test)]
-impl Scanner {
-    pub(crate) fn static_key_for_tests(&self) -> &KeyPair {
-        &self.0.static_key
-    }
 }
