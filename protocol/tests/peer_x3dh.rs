@@ -1,7 +1,7 @@
 //! Scenario tests of the X3DH path (53/54) through the peer's public API: first contact from a
 //! contact code, fan-out to several devices, the negotiated topic, concurrent sessions,
-//! re-keying after prekey rotation, the no-bundle fallback, account recovery and the
-//! partitioned-devices rule.
+//! re-keying after prekey rotation, the no-bundle fallback, account recovery, the
+//! partitioned-devices rule, and the fan-out bound and order.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed expectation is the test failing
 
@@ -160,4 +160,64 @@ fn account_recovery_is_a_new_device_and_a_stale_target_gets_our_bundle() {
     send(&mut w, alice, bob_old, "after recovery");
     w.settle(Duration::from_secs(120));
     assert!(w.texts(bob_new).contains(&"after recovery".to_string()), "{:?}", w.texts(bob_new));
+}
+
+// The fan-out (54 "Sending messages to a paired group"): at most `max_devices` installations of
+// the contact, the most recently active ones, ranked by activity as it changes.
+
+/// Node `device` writes to `to` while its `siblings` are offline (so that nothing they answer
+/// to the message counts as their activity), and everything settles; the clock then moves on a
+/// minute, so each write is a distinct moment of activity.
+fn write_alone(w: &mut World, device: usize, siblings: &[usize], to: usize, text: &str) {
+    let others: Vec<usize> = siblings.iter().copied().filter(|s| *s != device).collect();
+    for &other in &others {
+        w.nodes[other].online = false;
+    }
+    send(w, device, to, text);
+    w.settle(Duration::from_secs(30));
+    for &other in &others {
+        w.nodes[other].online = true;
+    }
+    w.now = w.now.saturating_add(Duration::from_secs(60));
+}
+
+/// Which of `devices` were delivered `text`.
+fn reached(w: &World, devices: &[usize], text: &str) -> Vec<usize> {
+    devices.iter().copied().filter(|d| w.texts(*d).iter().any(|t| t == text)).collect()
+}
+
+#[test]
+fn a_message_reaches_the_most_recently_active_devices_up_to_the_bound() {
+    let mut w = World::new();
+    let alice = w.add(1, 10, x3dh());
+    assert_eq!(x3dh().max_devices, 3);
+    // Four unpaired devices of Bob's account, one more than the fan-out bound.
+    let mut bob: Vec<usize> = (0..4).map(|n| w.add(2, 20 + n, x3dh())).collect();
+    // Ranked by installation id, so the activity order below differs from the id order: a
+    // fan-out that kept the first ids (no ranking) or the least active would choose otherwise.
+    bob.sort_by(|a, b| w.nodes[*a].peer.installation().cmp(w.nodes[*b].peer.installation()));
+    let card = w.contact_code_card(alice);
+    for &device in &bob {
+        w.event(device, Event::AddContact(card.clone())).unwrap();
+    }
+    // Activity, least recent first: the smallest id, the largest, then the two between.
+    for (n, &device) in [bob[0], bob[3], bob[1], bob[2]].iter().enumerate() {
+        write_alone(&mut w, device, &bob, alice, &format!("from device {n}"));
+    }
+    assert_eq!(w.texts(alice).len(), 4, "Alice learned all four installations");
+
+    send(&mut w, alice, bob[2], "first");
+    w.settle(Duration::from_secs(120));
+    assert_eq!(reached(&w, &bob, "first"), vec![bob[1], bob[2], bob[3]], "the least active device is left out");
+    assert_eq!(w.nodes[alice].acked.len(), 1, "every targeted device acknowledged");
+
+    // Activity changes the ranking: three devices write again, the one left out among them;
+    // the fourth (last heard from with its acknowledgement of "first") is now the least active.
+    for (n, &device) in [bob[1], bob[0], bob[3]].iter().enumerate() {
+        write_alone(&mut w, device, &bob, alice, &format!("again {n}"));
+    }
+    send(&mut w, alice, bob[2], "second");
+    w.settle(Duration::from_secs(120));
+    assert_eq!(reached(&w, &bob, "second"), vec![bob[0], bob[1], bob[3]]);
+    assert_eq!(w.nodes[alice].acked.len(), 2);
 }

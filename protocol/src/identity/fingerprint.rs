@@ -1,6 +1,6 @@
 //! Fingerprints for comparing identities by eye or out loud (55/STATUS-1TO1-CHAT "identity
 //! verification"; 2/STATUS-ACCOUNT "Contact Verification"). The exact algorithm and every constant
-//! are in `docs/profile.md` §3-§4.
+//! are in `docs/profile.md` §3.2.
 //!
 //! Both displays derive from one per-identity digest, Signal's numeric-fingerprint construction
 //! (libsignal `Fingerprint::get_fingerprint`, checked here against libsignal's own vector):

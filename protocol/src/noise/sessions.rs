@@ -3,7 +3,7 @@
 //! messages, staleness after silence, re-activation through the prologue, and optional per-
 //! message session-id rotation (a new content topic for every message).
 //!
-//! Profile choices where 37 is open (all in `docs/profile.md` §4):
+//! Profile choices where 37 is open (all in `docs/profile.md` §1.9):
 //! - `session-id = HKDF(salt = h, ikm = "status-1to1/noise-session-id/v1")[0..32]`. The spec's
 //!   "HKDF(h)" read literally (`HKDF(salt = h, ikm = "")`) equals the first nametag secret, so a
 //!   published hash of it would relate to nametag material; a domain label separates them.

@@ -1,13 +1,18 @@
-//! The part both roles share once message b is done: the authcode confirmation, then the two
-//! static-key messages with their commitment checks, then the split.
+//! What both roles share: the device's side of a pairing ([`Participant`]: its settings, static
+//! key and state, the deadline check), the end of message b, and everything after it: the
+//! authcode confirmation, then the two static-key messages with their commitment checks, then
+//! the split.
+
+use std::marker::PhantomData;
 
 use super::authcode::Authcode;
 use super::commitment::{Commitment, CommitmentNonce};
+use super::config::PairingConfig;
 use super::session::PairedSession;
 use super::{AbortReason, PairingAction, PairingError, PairingState, Step, abort, payload_on, publish};
-use crate::crypto::CryptoError;
+use crate::crypto::{CryptoError, KeyPair};
 use crate::entropy::Entropy;
-use crate::noise::{Handshake, NoiseError, PayloadV2};
+use crate::noise::{Handshake, HandshakeConfig, NoiseError, PayloadV2, Role};
 use crate::time::Timestamp;
 use crate::waku::WakuMessage;
 
@@ -51,6 +56,121 @@ impl Exchange {
     /// The Noise handshake (vectors and tests).
     pub fn handshake(&self) -> &Handshake {
         &self.handshake
+    }
+}
+
+/// One device's side of a pairing in role `R` ([`QrOwner`](super::QrOwner) or
+/// [`Scanner`](super::Scanner)): its settings, its static key and where the pairing is. Each role
+/// adds its own `handle`. Serialized as the three fields (the role is in the type only).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Participant<R> {
+    pub(crate) config: PairingConfig,
+    pub(crate) static_key: KeyPair,
+    pub(crate) state: PairingState,
+    role: PhantomData<R>,
+}
+
+impl<R> Participant<R> {
+    /// A participant with this device's static key, in [`PairingState::Idle`].
+    pub fn new(config: PairingConfig, static_key: KeyPair) -> Self {
+        Self { config, static_key, state: PairingState::Idle, role: PhantomData }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> &PairingState {
+        &self.state
+    }
+
+    /// The paired channel, once paired.
+    pub fn session_mut(&mut self) -> Option<&mut PairedSession> {
+        match &mut self.state {
+            PairingState::Paired(session) => Some(session),
+            _ => None,
+        }
+    }
+
+    /// The authcode, once message b is done.
+    pub fn authcode(&self) -> Option<Authcode> {
+        match &self.state {
+            PairingState::AwaitingConfirmation { exchange, .. } | PairingState::AwaitingPeerStatic(exchange) => {
+                Some(exchange.authcode())
+            }
+            _ => None,
+        }
+    }
+
+    /// Handles one event with `step`, which gets the state the event applies to. A passed
+    /// deadline aborts the state first and only a `restart` proceeds past it. On `Err` nothing
+    /// changes (the abort is then announced by the next event).
+    pub(crate) fn run(
+        &mut self,
+        now: Timestamp,
+        restart: bool,
+        step: impl FnOnce(&Self, &PairingState) -> Result<Step, PairingError>,
+    ) -> Result<Vec<PairingAction>, PairingError> {
+        let expiry = expired(&self.state, now);
+        let current = expiry.as_ref().map_or(&self.state, |(aborted, _)| aborted);
+        let (state, more) = match expiry {
+            Some(_) if !restart => (current.clone(), Vec::new()),
+            _ => step(self, current)?,
+        };
+        let mut actions = expiry.map(|(_, announced)| announced).unwrap_or_default();
+        actions.extend(more);
+        self.state = state;
+        Ok(actions)
+    }
+
+    /// The handshake of the QR owner (`owner`) or of the scanner, with our static key.
+    pub(crate) fn handshake_config(&self, owner: bool) -> HandshakeConfig {
+        let variant = self.config.variant;
+        let role = match (owner, variant.owner_role()) {
+            (true, role) => role,
+            (false, Role::Initiator) => Role::Responder,
+            (false, Role::Responder) => Role::Initiator,
+        };
+        HandshakeConfig::new(variant.pattern(), role).local_static(self.static_key.clone())
+    }
+
+    /// Message b is done (written or read): both users now compare the authcode, and the pairing
+    /// timeout starts. `actions` come first (what sent message b). The handshake's role tells
+    /// which side we are.
+    pub(crate) fn after_message_b(
+        &self,
+        handshake: Handshake,
+        topic: String,
+        own_nonce: CommitmentNonce,
+        peer_commitment: Commitment,
+        now: Timestamp,
+        actions: Vec<PairingAction>,
+    ) -> Step {
+        let owner = handshake.role() == self.config.variant.owner_role();
+        let exchange = Exchange {
+            authcode: Authcode::for_hash(handshake.handshake_hash()),
+            handshake,
+            topic,
+            own_nonce,
+            peer_commitment,
+            sends_static_first: owner == self.config.variant.owner_sends_static_first(),
+            deadline: now.saturating_add(self.config.pairing_timeout),
+        };
+        awaiting_confirmation(exchange, actions)
+    }
+}
+
+#[cfg(test)]
+impl<R> Participant<R> {
+    pub(crate) fn static_key_for_tests(&self) -> &KeyPair {
+        &self.static_key
+    }
+}
+
+/// The outcome of a handshake step: a peer key with a non-contributory Diffie-Hellman output
+/// (small order) aborts the pairing (`Ok(Err(aborted))`); any other failure refuses the input.
+pub(crate) fn contributory<T>(result: Result<T, NoiseError>) -> Result<Result<T, Step>, PairingError> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(NoiseError::Crypto(CryptoError::NonContributory)) => Ok(Err(abort(AbortReason::InvalidKey))),
+        Err(e) => Err(PairingError::Noise(e)),
     }
 }
 
@@ -123,10 +243,9 @@ fn peer_static(
     if payload.message_nametag != expected {
         return Err(PairingError::UnexpectedNametag);
     }
-    let opening = match exchange.handshake.read_message(payload, &expected) {
+    let opening = match contributory(exchange.handshake.read_message(payload, &expected))? {
         Ok(opening) => opening,
-        Err(NoiseError::Crypto(CryptoError::NonContributory)) => return Ok(abort(AbortReason::InvalidKey)),
-        Err(e) => return Err(PairingError::Noise(e)),
+        Err(aborted) => return Ok(aborted),
     };
     let Some(remote_static) = exchange.handshake.remote_static().copied() else {
         return Err(PairingError::Noise(NoiseError::MissingKeyInMessage("static")));

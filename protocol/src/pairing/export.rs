@@ -2,7 +2,7 @@
 //! `session-id (32) || CSOutbound (k 32, n 8, h 32) || CSInbound (k 32, n 8, h 32)`, which one
 //! device sends another over a paired channel so that both continue the same Noise session.
 //!
-//! Our reading of the fields (no implementation defines them; see `docs/profile.md` §3-§4):
+//! Our reading of the fields (no implementation defines them; see `docs/profile.md` §4.4):
 //!
 //! | bytes | field |
 //! | --- | --- |

@@ -34,11 +34,11 @@ pub mod topic;
 pub use authcode::Authcode;
 pub use commitment::{Commitment, CommitmentNonce};
 pub use config::{DEFAULT_PAIRING_TIMEOUT, DEFAULT_QR_LIFETIME, PairingConfig, Variant};
-pub use exchange::Exchange;
+pub use exchange::{Exchange, Participant};
 pub use export::{EXPORTED_SESSION_LEN, ExportLengthError, ExportedSession};
-pub use owner::{Exposure, OwnerEvent, QrOwner};
+pub use owner::{Exposure, Owner, OwnerEvent, QrOwner};
 pub use qr::{PairingQr, QrError};
-pub use scanner::{Scanner, ScannerEvent};
+pub use scanner::{Scanner, ScannerEvent, Scanning};
 pub use session::PairedSession;
 pub use topic::{ContentTopicParams, TopicParamError};
 

@@ -3,16 +3,14 @@
 
 use std::time::Duration;
 
-use super::authcode::Authcode;
 use super::commitment::{Commitment, CommitmentNonce};
 use super::config::PairingConfig;
-use super::exchange::{Common, Exchange, awaiting_confirmation, expired, handle_common};
+use super::exchange::{Common, Participant, contributory, handle_common};
 use super::qr::PairingQr;
-use super::session::PairedSession;
 use super::{AbortReason, PairingAction, PairingError, PairingState, Step, abort, payload_on};
-use crate::crypto::{CryptoError, KeyPair};
+use crate::crypto::KeyPair;
 use crate::entropy::Entropy;
-use crate::noise::{Handshake, HandshakeConfig, MessageNametag, NoiseError};
+use crate::noise::{Handshake, MessageNametag};
 use crate::time::Timestamp;
 use crate::waku::WakuMessage;
 
@@ -79,18 +77,26 @@ pub enum OwnerEvent<'a> {
     Cancel,
 }
 
-impl OwnerEvent<'_> {
+impl<'a> OwnerEvent<'a> {
     /// The event's name in [`STATE_MACHINE`].
     pub const fn name(&self) -> &'static str {
-        match self {
-            Self::ExposeQr => "ExposeQr",
-            Self::Message(_) => "Message",
-            Self::ConfirmAuthcode => "ConfirmAuthcode",
-            Self::RejectAuthcode => "RejectAuthcode",
-            Self::Tick => "Tick",
-            Self::Send(_) => "Send",
-            Self::Cancel => "Cancel",
+        match self.common() {
+            Some(common) => common.name(),
+            None => "ExposeQr",
         }
+    }
+
+    /// The event as one both roles handle alike; `None` for this role's own.
+    const fn common(&self) -> Option<Common<'a>> {
+        Some(match *self {
+            Self::ExposeQr => return None,
+            Self::Message(message) => Common::Message(message),
+            Self::ConfirmAuthcode => Common::Confirm,
+            Self::RejectAuthcode => Common::Reject,
+            Self::Tick => Common::Tick,
+            Self::Send(data) => Common::Send(data),
+            Self::Cancel => Common::Cancel,
+        })
     }
 }
 
@@ -131,138 +137,80 @@ pub const STATE_MACHINE: crate::diagram::Machine = {
 };
 
 /// The device that shows the QR.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct QrOwner {
-    config: PairingConfig,
-    static_key: KeyPair,
-    state: PairingState,
-}
+pub type QrOwner = Participant<Owner>;
+
+/// The role of [`QrOwner`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Owner;
 
 impl QrOwner {
-    /// An owner with this device's static key, in [`PairingState::Idle`].
-    pub fn new(config: PairingConfig, static_key: KeyPair) -> Self {
-        Self { config, static_key, state: PairingState::Idle }
-    }
-
-    /// The current state.
-    pub fn state(&self) -> &PairingState {
-        &self.state
-    }
-
-    /// The paired channel, once paired.
-    pub fn session_mut(&mut self) -> Option<&mut PairedSession> {
-        match &mut self.state {
-            PairingState::Paired(session) => Some(session),
-            _ => None,
-        }
-    }
-
-    /// The authcode, once message b was received.
-    pub fn authcode(&self) -> Option<Authcode> {
-        match &self.state {
-            PairingState::AwaitingConfirmation { exchange, .. } | PairingState::AwaitingPeerStatic(exchange) => {
-                Some(exchange.authcode())
-            }
-            _ => None,
-        }
-    }
-
-    /// Handles one event. On `Err` the state is unchanged.
+    /// Handles one event. On `Err` the state is unchanged. A passed deadline aborts first; only
+    /// `ExposeQr` starts over past it.
     pub fn handle(
         &mut self,
         event: OwnerEvent<'_>,
         now: Timestamp,
         entropy: &mut dyn Entropy,
     ) -> Result<Vec<PairingAction>, PairingError> {
-        // A passed deadline aborts the state first; only a restart proceeds past it. On `Err`
-        // nothing changes (the abort is then announced by the next event).
-        let expiry = expired(&self.state, now);
-        let current = expiry.as_ref().map_or(&self.state, |(aborted, _)| aborted);
-        let (state, more) = match event {
-            OwnerEvent::ExposeQr => self.expose(current, now, entropy)?,
-            _ if expiry.is_some() => (current.clone(), Vec::new()),
-            event => self.step(event, now, entropy)?,
-        };
-        let mut actions = expiry.map(|(_, announced)| announced).unwrap_or_default();
-        actions.extend(more);
-        self.state = state;
-        Ok(actions)
-    }
-
-    fn expose(&self, current: &PairingState, now: Timestamp, entropy: &mut dyn Entropy) -> Result<Step, PairingError> {
-        if !matches!(current, PairingState::Idle | PairingState::ShowingQr(_) | PairingState::Aborted(_)) {
-            return Err(PairingError::UnexpectedEvent { event: "ExposeQr", state: current.name() });
-        }
-        let exposure = Exposure::generate(&self.config, &self.static_key, now, entropy);
-        let actions = vec![
-            PairingAction::ShowQr {
-                qr: exposure.qr.clone(),
-                nametag: exposure.nametag,
-                expires_at: exposure.expires_at,
-            },
-            PairingAction::Subscribe(self.config.params.content_topic().to_owned()),
-            PairingAction::SetTimer(exposure.expires_at),
-        ];
-        Ok((PairingState::ShowingQr(exposure), actions))
-    }
-
-    fn step(&self, event: OwnerEvent<'_>, now: Timestamp, entropy: &mut dyn Entropy) -> Result<Step, PairingError> {
-        let common = match event {
-            OwnerEvent::Message(message) => {
-                if let PairingState::ShowingQr(exposure) = &self.state {
-                    return self.first_message(exposure, message, now);
-                }
-                Common::Message(message)
-            }
-            OwnerEvent::ConfirmAuthcode => Common::Confirm,
-            OwnerEvent::RejectAuthcode => Common::Reject,
-            OwnerEvent::Tick => Common::Tick,
-            OwnerEvent::Send(data) => Common::Send(data),
-            OwnerEvent::Cancel => Common::Cancel,
-            OwnerEvent::ExposeQr => return self.expose(&self.state, now, entropy),
-        };
-        handle_common(&self.state, common, now, entropy)
-    }
-
-    /// Message b: the scanner's ephemeral key and its commitment.
-    fn first_message(&self, exposure: &Exposure, message: &WakuMessage, now: Timestamp) -> Result<Step, PairingError> {
-        let topic = self.config.params.content_topic();
-        let payload = payload_on(message, topic)?;
-        if payload.message_nametag != exposure.nametag {
-            return Err(PairingError::UnexpectedNametag);
-        }
-        let variant = self.config.variant;
-        let config = HandshakeConfig::new(variant.pattern(), variant.owner_role())
-            .prologue(exposure.qr.prologue())
-            .local_static(self.static_key.clone())
-            .local_ephemeral(exposure.ephemeral.clone());
-        let mut handshake = Handshake::new(config).map_err(PairingError::Noise)?;
-        let opening = match handshake.read_message(&payload, &exposure.nametag) {
-            Ok(p) => p,
-            Err(NoiseError::Crypto(CryptoError::NonContributory)) => return Ok(abort(AbortReason::InvalidKey)),
-            Err(e) => return Err(PairingError::Noise(e)),
-        };
-        let Some(peer_commitment) = Commitment::from_slice(&opening) else {
-            return Ok(abort(AbortReason::MalformedCommitment));
-        };
-        let exchange = Exchange {
-            authcode: Authcode::for_hash(handshake.handshake_hash()),
-            handshake,
-            topic: topic.to_owned(),
-            own_nonce: exposure.nonce.clone(),
-            peer_commitment,
-            sends_static_first: variant.owner_sends_static_first(),
-            deadline: now.saturating_add(self.config.pairing_timeout),
-        };
-        Ok(awaiting_confirmation(exchange, Vec::new()))
+        let restart = matches!(event, OwnerEvent::ExposeQr);
+        self.run(now, restart, |me, current| step(me, current, event, now, entropy))
     }
 }
 
-#[cfg(test)]
-impl QrOwner {
-    pub(crate) fn static_key_for_tests(&self) -> &KeyPair {
-        &self.static_key
+fn step(
+    me: &QrOwner,
+    current: &PairingState,
+    event: OwnerEvent<'_>,
+    now: Timestamp,
+    entropy: &mut dyn Entropy,
+) -> Result<Step, PairingError> {
+    let Some(common) = event.common() else { return expose(me, current, now, entropy) };
+    if let (Common::Message(message), PairingState::ShowingQr(exposure)) = (&common, current) {
+        return first_message(me, exposure, message, now);
     }
+    handle_common(current, common, now, entropy)
+}
+
+fn expose(
+    me: &QrOwner,
+    current: &PairingState,
+    now: Timestamp,
+    entropy: &mut dyn Entropy,
+) -> Result<Step, PairingError> {
+    if !matches!(current, PairingState::Idle | PairingState::ShowingQr(_) | PairingState::Aborted(_)) {
+        return Err(PairingError::UnexpectedEvent { event: "ExposeQr", state: current.name() });
+    }
+    let exposure = Exposure::generate(&me.config, &me.static_key, now, entropy);
+    let actions = vec![
+        PairingAction::ShowQr { qr: exposure.qr.clone(), nametag: exposure.nametag, expires_at: exposure.expires_at },
+        PairingAction::Subscribe(me.config.params.content_topic().to_owned()),
+        PairingAction::SetTimer(exposure.expires_at),
+    ];
+    Ok((PairingState::ShowingQr(exposure), actions))
+}
+
+/// Message b: the scanner's ephemeral key and its commitment.
+fn first_message(
+    me: &QrOwner,
+    exposure: &Exposure,
+    message: &WakuMessage,
+    now: Timestamp,
+) -> Result<Step, PairingError> {
+    let topic = me.config.params.content_topic();
+    let payload = payload_on(message, topic)?;
+    if payload.message_nametag != exposure.nametag {
+        return Err(PairingError::UnexpectedNametag);
+    }
+    let config = me.handshake_config(true).prologue(exposure.qr.prologue()).local_ephemeral(exposure.ephemeral.clone());
+    let mut handshake = Handshake::new(config).map_err(PairingError::Noise)?;
+    let opening = match contributory(handshake.read_message(&payload, &exposure.nametag))? {
+        Ok(opening) => opening,
+        Err(aborted) => return Ok(aborted),
+    };
+    let Some(peer_commitment) = Commitment::from_slice(&opening) else {
+        return Ok(abort(AbortReason::MalformedCommitment));
+    };
+    Ok(me.after_message_b(handshake, topic.to_owned(), exposure.nonce.clone(), peer_commitment, now, Vec::new()))
 }
 
 #[cfg(test)]

@@ -1,16 +1,12 @@
 //! The scanner: reads the QR, sends message b, and after the users' confirmation completes the
 //! handshake in the order its [`Variant`](super::Variant) prescribes.
 
-use super::authcode::Authcode;
 use super::commitment::{Commitment, CommitmentNonce};
-use super::config::PairingConfig;
-use super::exchange::{Common, Exchange, awaiting_confirmation, expired, handle_common};
+use super::exchange::{Common, Participant, contributory, handle_common};
 use super::qr::PairingQr;
-use super::session::PairedSession;
 use super::{AbortReason, PairingAction, PairingError, PairingState, Step, abort, publish};
-use crate::crypto::{CryptoError, KeyPair};
 use crate::entropy::Entropy;
-use crate::noise::{Handshake, HandshakeConfig, MessageNametag, NoiseError, Role};
+use crate::noise::{Handshake, MessageNametag};
 use crate::time::Timestamp;
 use crate::waku::WakuMessage;
 
@@ -39,18 +35,26 @@ pub enum ScannerEvent<'a> {
     Cancel,
 }
 
-impl ScannerEvent<'_> {
+impl<'a> ScannerEvent<'a> {
     /// The event's name in [`STATE_MACHINE`].
     pub const fn name(&self) -> &'static str {
-        match self {
-            Self::Scan { .. } => "Scan",
-            Self::Message(_) => "Message",
-            Self::ConfirmAuthcode => "ConfirmAuthcode",
-            Self::RejectAuthcode => "RejectAuthcode",
-            Self::Tick => "Tick",
-            Self::Send(_) => "Send",
-            Self::Cancel => "Cancel",
+        match self.common() {
+            Ok(common) => common.name(),
+            Err(_) => "Scan",
         }
+    }
+
+    /// The event as one both roles handle alike, or the QR and nametag of a `Scan`.
+    const fn common(&self) -> Result<Common<'a>, (&'a str, MessageNametag)> {
+        Ok(match *self {
+            Self::Scan { qr, nametag } => return Err((qr, nametag)),
+            Self::Message(message) => Common::Message(message),
+            Self::ConfirmAuthcode => Common::Confirm,
+            Self::RejectAuthcode => Common::Reject,
+            Self::Tick => Common::Tick,
+            Self::Send(data) => Common::Send(data),
+            Self::Cancel => Common::Cancel,
+        })
     }
 }
 
@@ -86,133 +90,69 @@ pub const STATE_MACHINE: crate::diagram::Machine = {
 };
 
 /// The device that scans the QR.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Scanner {
-    config: PairingConfig,
-    static_key: KeyPair,
-    state: PairingState,
-}
+pub type Scanner = Participant<Scanning>;
+
+/// The role of [`Scanner`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Scanning;
 
 impl Scanner {
-    /// A scanner with this device's static key, in [`PairingState::Idle`].
-    pub fn new(config: PairingConfig, static_key: KeyPair) -> Self {
-        Self { config, static_key, state: PairingState::Idle }
-    }
-
-    /// The current state.
-    pub fn state(&self) -> &PairingState {
-        &self.state
-    }
-
-    /// The paired channel, once paired.
-    pub fn session_mut(&mut self) -> Option<&mut PairedSession> {
-        match &mut self.state {
-            PairingState::Paired(session) => Some(session),
-            _ => None,
-        }
-    }
-
-    /// The authcode, once message b was sent.
-    pub fn authcode(&self) -> Option<Authcode> {
-        match &self.state {
-            PairingState::AwaitingConfirmation { exchange, .. } | PairingState::AwaitingPeerStatic(exchange) => {
-                Some(exchange.authcode())
-            }
-            _ => None,
-        }
-    }
-
-    /// Handles one event. On `Err` the state is unchanged.
+    /// Handles one event. On `Err` the state is unchanged. A passed deadline aborts first; only
+    /// `Scan` starts over past it.
     pub fn handle(
         &mut self,
         event: ScannerEvent<'_>,
         now: Timestamp,
         entropy: &mut dyn Entropy,
     ) -> Result<Vec<PairingAction>, PairingError> {
-        // A passed deadline aborts the state first; only a restart proceeds past it. On `Err`
-        // nothing changes (the abort is then announced by the next event).
-        let expiry = expired(&self.state, now);
-        let current = expiry.as_ref().map_or(&self.state, |(aborted, _)| aborted);
-        let (state, more) = match event {
-            ScannerEvent::Scan { qr, nametag } => self.scan(current, qr, nametag, now, entropy)?,
-            _ if expiry.is_some() => (current.clone(), Vec::new()),
-            event => self.step(event, now, entropy)?,
-        };
-        let mut actions = expiry.map(|(_, announced)| announced).unwrap_or_default();
-        actions.extend(more);
-        self.state = state;
-        Ok(actions)
-    }
-
-    fn step(&self, event: ScannerEvent<'_>, now: Timestamp, entropy: &mut dyn Entropy) -> Result<Step, PairingError> {
-        let common = match event {
-            ScannerEvent::Scan { qr, nametag } => return self.scan(&self.state, qr, nametag, now, entropy),
-            ScannerEvent::Message(message) => Common::Message(message),
-            ScannerEvent::ConfirmAuthcode => Common::Confirm,
-            ScannerEvent::RejectAuthcode => Common::Reject,
-            ScannerEvent::Tick => Common::Tick,
-            ScannerEvent::Send(data) => Common::Send(data),
-            ScannerEvent::Cancel => Common::Cancel,
-        };
-        handle_common(&self.state, common, now, entropy)
-    }
-
-    /// Parses the QR, checks the application, and sends message b with our commitment. Entropy:
-    /// the commitment nonce (32 bytes), then the ephemeral key (32 bytes).
-    fn scan(
-        &self,
-        current: &PairingState,
-        text: &str,
-        nametag: MessageNametag,
-        now: Timestamp,
-        entropy: &mut dyn Entropy,
-    ) -> Result<Step, PairingError> {
-        if !matches!(current, PairingState::Idle | PairingState::Aborted(_)) {
-            return Err(PairingError::UnexpectedEvent { event: "Scan", state: current.name() });
-        }
-        let qr = PairingQr::parse(text)?;
-        let (ours, theirs) = (&self.config.params, qr.params());
-        if !ours.same_application(theirs) {
-            return Ok(abort(AbortReason::WrongApplication {
-                expected: (ours.application_name().into(), ours.application_version().into()),
-                found: (theirs.application_name().into(), theirs.application_version().into()),
-            }));
-        }
-        let variant = self.config.variant;
-        let role = match variant.owner_role() {
-            Role::Initiator => Role::Responder,
-            Role::Responder => Role::Initiator,
-        };
-        let config = HandshakeConfig::new(variant.pattern(), role)
-            .prologue(qr.prologue())
-            .local_static(self.static_key.clone())
-            .remote_ephemeral(*qr.ephemeral_key());
-        let mut handshake = Handshake::new(config).map_err(PairingError::Noise)?;
-        let own_nonce = CommitmentNonce::generate(entropy);
-        let commitment = Commitment::commit(self.static_key.public(), &own_nonce);
-        let message = match handshake.write_message(entropy, commitment.as_bytes(), &nametag) {
-            Ok(m) => m,
-            Err(NoiseError::Crypto(CryptoError::NonContributory)) => return Ok(abort(AbortReason::InvalidKey)),
-            Err(e) => return Err(PairingError::Noise(e)),
-        };
-        let topic = theirs.content_topic().to_owned();
-        let actions = vec![PairingAction::Subscribe(topic.clone()), publish(&message, &topic, now)?];
-        let exchange = Exchange {
-            authcode: Authcode::for_hash(handshake.handshake_hash()),
-            handshake,
-            topic,
-            own_nonce,
-            peer_commitment: *qr.commitment(),
-            sends_static_first: !variant.owner_sends_static_first(),
-            deadline: now.saturating_add(self.config.pairing_timeout),
-        };
-        Ok(awaiting_confirmation(exchange, actions))
+        let restart = matches!(event, ScannerEvent::Scan { .. });
+        self.run(now, restart, |me, current| step(me, current, event, now, entropy))
     }
 }
 
-#[cfg(test)]
-impl Scanner {
-    pub(crate) fn static_key_for_tests(&self) -> &KeyPair {
-        &self.static_key
+fn step(
+    me: &Scanner,
+    current: &PairingState,
+    event: ScannerEvent<'_>,
+    now: Timestamp,
+    entropy: &mut dyn Entropy,
+) -> Result<Step, PairingError> {
+    match event.common() {
+        Ok(common) => handle_common(current, common, now, entropy),
+        Err((qr, nametag)) => scan(me, current, qr, nametag, now, entropy),
     }
+}
+
+/// Parses the QR, checks the application, and sends message b with our commitment. Entropy:
+/// the commitment nonce (32 bytes), then the ephemeral key (32 bytes).
+fn scan(
+    me: &Scanner,
+    current: &PairingState,
+    text: &str,
+    nametag: MessageNametag,
+    now: Timestamp,
+    entropy: &mut dyn Entropy,
+) -> Result<Step, PairingError> {
+    if !matches!(current, PairingState::Idle | PairingState::Aborted(_)) {
+        return Err(PairingError::UnexpectedEvent { event: "Scan", state: current.name() });
+    }
+    let qr = PairingQr::parse(text)?;
+    let (ours, theirs) = (&me.config.params, qr.params());
+    if !ours.same_application(theirs) {
+        return Ok(abort(AbortReason::WrongApplication {
+            expected: (ours.application_name().into(), ours.application_version().into()),
+            found: (theirs.application_name().into(), theirs.application_version().into()),
+        }));
+    }
+    let config = me.handshake_config(false).prologue(qr.prologue()).remote_ephemeral(*qr.ephemeral_key());
+    let mut handshake = Handshake::new(config).map_err(PairingError::Noise)?;
+    let own_nonce = CommitmentNonce::generate(entropy);
+    let commitment = Commitment::commit(me.static_key.public(), &own_nonce);
+    let message = match contributory(handshake.write_message(entropy, commitment.as_bytes(), &nametag))? {
+        Ok(message) => message,
+        Err(aborted) => return Ok(aborted),
+    };
+    let topic = theirs.content_topic().to_owned();
+    let actions = vec![PairingAction::Subscribe(topic.clone()), publish(&message, &topic, now)?];
+    Ok(me.after_message_b(handshake, topic, own_nonce, *qr.commitment(), now, actions))
 }

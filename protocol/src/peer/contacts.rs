@@ -153,19 +153,11 @@ impl Contact {
         let device = self.devices.entry(installation.clone()).or_insert(ContactDevice { last_activity: now });
         device.last_activity = device.last_activity.max(now);
     }
-
-    /// Up to `n` devices, most recently active first (ties broken by installation id).
-    pub fn active_devices(&self, n: usize) -> Vec<InstallationId> {
-        let mut devices: Vec<(&InstallationId, &ContactDevice)> = self.devices.iter().collect();
-        devices.sort_by(|a, b| b.1.last_activity.cmp(&a.1.last_activity).then_with(|| a.0.cmp(b.0)));
-        devices.into_iter().take(n).map(|(id, _)| id.clone()).collect()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::SeededEntropy;
     use crate::identity::IdentityKeyPair;
 
     #[test]
@@ -181,18 +173,5 @@ mod tests {
             bundle: None,
         });
         assert_eq!(both.negotiate(KeyExchange::X3dh), KeyExchange::X3dh);
-    }
-
-    #[test]
-    fn fan_out_orders_by_last_activity() {
-        let identity = *IdentityKeyPair::from_seed([1; 32]).public();
-        let mut c = Contact::from_card(&ContactCard::identity_only(identity));
-        let mut e = SeededEntropy::from_u64(1);
-        let ids: Vec<InstallationId> = (0..4).map(|_| InstallationId::generate(&mut e)).collect();
-        for (i, id) in ids.iter().enumerate() {
-            c.saw_device(id, Timestamp::from_millis(10 * i as u64));
-        }
-        c.saw_device(&ids[0], Timestamp::from_millis(5));
-        assert_eq!(c.active_devices(3), vec![ids[3].clone(), ids[2].clone(), ids[1].clone()]);
     }
 }

@@ -1,5 +1,5 @@
 //! Application frames: what travels inside an encrypted session, whichever key exchange carries
-//! it. A protobuf of our own (documented in `docs/profile.md` §5), with message ids so that
+//! it. A protobuf of our own (documented in `docs/profile.md` §6.1), with message ids so that
 //! duplicates from relay, store, retries and several devices are delivered once.
 
 use prost::Message as _;

@@ -2,8 +2,8 @@
 //! as a whole; nothing is ever half-loaded.
 //!
 //! Layout: `"S1TO1SNP"` (8) ‖ version (u16 big-endian) ‖ body length (u32 big-endian) ‖ body
-//! (JSON of the peer state: readable, and deterministic because every map is ordered) ‖
-//! SHA-256 of everything before (32).
+//! (postcard of the peer state: compact, and deterministic because every map is ordered) ‖
+//! SHA-256 of everything before (32) (`docs/profile.md` §6.3).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -1,5 +1,5 @@
 //! The Double Ratchet message header and its canonical 41-byte encoding, which is what the AEAD
-//! authenticates (profile §4.3). The protobuf `DRHeader` carries the same fields, but protobuf is
+//! authenticates (profile §5.6). The protobuf `DRHeader` carries the same fields, but protobuf is
 //! not canonical, so the AAD is always recomputed from the parsed values.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! The three key derivation functions of the Double Ratchet (Signal DR spec §5.2, profile §4.3):
+//! The three key derivation functions of the Double Ratchet (Signal DR spec §5.2, profile §5.6):
 //! `KDF_RK` (root chain), `KDF_CK` (symmetric chains) and the AEAD key and nonce derived from a
 //! message key. The secret types zeroize on drop and print as `<redacted>`.
 

@@ -1,4 +1,4 @@
-//! Skipped message keys (DR §3.2 `MKSKIPPED`), with the profile's bounds (§4.3):
+//! Skipped message keys (DR §3.2 `MKSKIPPED`), with the profile's bounds (§5.7):
 //! at most [`MAX_RECEIVING_CHAINS`] chains, at most [`MAX_STORED_SKIPPED_KEYS`] keys in all
 //! (oldest derivation evicted first), and keys deleted once [`MAX_SKIPPED_KEY_AGE`] further
 //! receive-side derivations have happened (a deterministic counter, DR §6.7).

@@ -1,4 +1,4 @@
-//! The Double Ratchet state machine (Signal DR §3, profile §4.3), with the sending ratchet key
+//! The Double Ratchet state machine (Signal DR §3, profile §5.6, §5.7), with the sending ratchet key
 //! generated lazily at the next send (DR §6.5) so that decryption needs no randomness and is a
 //! pure function of state and message.
 //!

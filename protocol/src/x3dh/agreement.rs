@@ -1,4 +1,4 @@
-//! The X3DH key agreement without one-time prekeys (X3DH §3.3, profile §4.2):
+//! The X3DH key agreement without one-time prekeys (X3DH §3.3, profile §5.5):
 //! `DH1 = DH(IK_A, SPK_B)`, `DH2 = DH(EK_A, IK_B)`, `DH3 = DH(EK_A, SPK_B)` on the X25519 forms of
 //! the identity keys, each refused if non-contributory, and
 //! `SK = HKDF-SHA256(salt = 0x00×32, ikm = 0xFF×32 || DH1 || DH2 || DH3, info = "WAKU2-1TO1-v1/X3DH", L = 32)`.

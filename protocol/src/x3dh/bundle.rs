@@ -1,4 +1,4 @@
-//! Prekey bundles (53 "Pre-keys", profile §4.2): the signed list of one identity's signed
+//! Prekey bundles (53 "Pre-keys", profile §5.3): the signed list of one identity's signed
 //! prekeys, one per installation, and the injective encoding the signature covers.
 //!
 //! A [`VerifiedBundle`] can only be obtained by verifying a wire bundle (or by signing one), so
@@ -27,7 +27,7 @@ pub struct SignedPrekey {
     pub protocol_version: u32,
 }
 
-/// The bytes the bundle signature covers (profile §4.2):
+/// The bytes the bundle signature covers (profile §5.3):
 /// `"WAKU2-1TO1-v1/Bundle" || 0x00 || Encode_ed(IK) || i64be(timestamp_ns) || u32be(count) ||`
 /// for each installation in bytewise order of its id:
 /// `u8 len || id || Encode_x(SPK) || u32be(version) || u32be(protocol_version)`.

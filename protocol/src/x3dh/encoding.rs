@@ -1,5 +1,5 @@
-//! Byte encodings of the profile (§4.1, §4.2, §4.5): the tagged key encodings `Encode_ed` and
-//! `Encode_x`, the associated data `AD` bound into every AEAD, and the session id.
+//! Byte encodings of the profile (`docs/profile.md` §5.1, §5.5): the tagged key encodings
+//! `Encode_ed` and `Encode_x`, the associated data `AD` bound into every AEAD, and the session id.
 
 use serde::{Deserialize, Serialize};
 
@@ -89,7 +89,7 @@ pub struct SessionId(#[serde(with = "crate::serde_bytes")] [u8; 32]);
 
 impl SessionId {
     /// `SHA-256("WAKU2-1TO1-v1/SessionId" || Encode_ed(IK_A) || Encode_x(EK_A) ||
-    /// Encode_x(SPK_B) || Encode_ed(IK_B))` (profile §4.5).
+    /// Encode_x(SPK_B) || Encode_ed(IK_B))` (profile §5.5).
     pub fn compute(
         initiator: &IdentityKey,
         ephemeral: &PublicKey,

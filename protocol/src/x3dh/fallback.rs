@@ -1,5 +1,5 @@
 //! The no-bundle fallback (`DHHeader`, 53 "payload encrypted with output key of DH exchange";
-//! profile §4.4): for first contact when no bundle of the recipient is known, and for bundle
+//! profile §5.8): for first contact when no bundle of the recipient is known, and for bundle
 //! adverts (an empty payload next to our bundle).
 //!
 //! **No forward secrecy.** The key is

@@ -1,4 +1,4 @@
-//! Our own signed prekeys (profile §4.5): one current prekey per installation, rotated every
+//! Our own signed prekeys (profile §5.4): one current prekey per installation, rotated every
 //! [`ROTATION_INTERVAL`] lazily when the caller asks (at send time, as status-go does), with
 //! superseded prekeys kept for [`RETENTION`] so that initial messages built on them while our
 //! new bundle propagates still open, then deleted (status-go never deletes them).

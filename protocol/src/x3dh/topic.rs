@@ -1,4 +1,4 @@
-//! Waku topics of 1:1 chat (54 "Discovery of pre-key bundles", "Negotiated topic"; profile §4.4),
+//! Waku topics of 1:1 chat (54 "Discovery of pre-key bundles", "Negotiated topic"; profile §5.9),
 //! for Ed25519 identities.
 //!
 //! A topic string becomes 4 bytes as `Keccak-256(utf8(s))[..4]` (the Waku v1 convention) and a
