@@ -134,7 +134,7 @@ fn the_frame_table_gives_the_tag_the_code_writes() {
         ("sent_sync", FrameBody::SentSync { to: who, body: b"copy".to_vec() }),
         ("terminate", FrameBody::Terminate([3; 32])),
         ("state_sync", FrameBody::StateSync(vec![4; 3])),
-        ("device_hello", FrameBody::DeviceHello { identity: who, installation }),
+        ("device_hello", FrameBody::DeviceHello { identity: who, installation, answer: false }),
         ("relay", FrameBody::Relay { to: who, body: b"via the writer".to_vec() }),
     ];
     for (name, body) in bodies {
