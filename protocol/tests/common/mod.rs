@@ -50,6 +50,9 @@ pub fn event_name(event: &Event) -> &'static str {
     }
 }
 
+/// Decides whether one delivery is lost: `(recipient node, publisher node, message)`.
+pub type DropFilter = Box<dyn FnMut(usize, usize, &WakuMessage) -> bool>;
+
 pub struct World {
     /// When set, every successful event is recorded with the peer before and after it.
     pub history: Option<Vec<Step>>,
@@ -61,7 +64,7 @@ pub struct World {
     /// Drop every n-th message delivery (0 = none).
     pub drop_every: usize,
     /// Drops a delivery when it returns true: `(recipient node, publisher node, message)`.
-    pub drop_if: Option<Box<dyn FnMut(usize, usize, &WakuMessage) -> bool>>,
+    pub drop_if: Option<DropFilter>,
     pub deliveries: usize,
 }
 
