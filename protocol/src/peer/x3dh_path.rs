@@ -15,8 +15,11 @@
 //!   topic) messages go to the negotiated topic.
 //! - **No bundle**: first contact without a bundle uses the no-bundle message (no forward
 //!   secrecy), addressed to any installation and carrying our bundle.
-//! - **Partitioned devices**: a message from another identity with entries but none for us
-//!   gets an empty no-bundle reply carrying our bundle, at most once per [`ADVERT_INTERVAL`].
+//! - **Partitioned devices**: a message with entries for other installations of our identity
+//!   but none for us gets an empty no-bundle reply carrying our bundle, sent only to the identity
+//!   the message proves (its verified bundle lists the sending installation and every entry to
+//!   us names it), at most once per identity per [`ADVERT_INTERVAL`] and at most
+//!   [`ADVERT_BUDGET`] times in all per interval.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -42,6 +45,11 @@ use crate::x3dh::{
 pub(crate) const BUNDLE_REPUBLISH: Duration = Duration::from_secs(6 * 3600);
 /// Least time between two bundle adverts to one identity (status-go `deviceNotFoundAckInterval`).
 pub(crate) const ADVERT_INTERVAL: Duration = Duration::from_secs(7200);
+/// Bundle adverts sent per [`ADVERT_INTERVAL`] in all: bounds what replays on our partition
+/// topic make us send (and the `adverts` map).
+pub(crate) const ADVERT_BUDGET: usize = 16;
+/// Installations of our own identity remembered from our bundles (partitioned devices).
+pub(crate) const OWN_INSTALLATIONS: usize = 16;
 /// Sessions kept per contact installation (candidates and superseded ones).
 pub(crate) const SESSIONS_PER_DEVICE: usize = 6;
 
@@ -131,7 +139,11 @@ pub(crate) struct X3dhPath {
     contacts: BTreeMap<IdentityKey, ContactState>,
     /// Sender installation → identity, for messages without an X3DH header.
     installations: BTreeMap<InstallationId, IdentityKey>,
+    /// When we last adverted our bundle to each identity (within [`ADVERT_INTERVAL`]).
     adverts: BTreeMap<IdentityKey, Timestamp>,
+    /// Installations listed in bundles of our own identity (paired or not, e.g. the device an
+    /// account was recovered from): entries for them make a message addressed to our identity.
+    own_installations: BTreeSet<InstallationId>,
     /// Our bundle changed because our devices did: push it to every contact (54 "The bundle
     /// MUST be propagated to contacts"), repeated for a while since a push is not acknowledged.
     push: Option<DevicePush>,
@@ -435,13 +447,15 @@ impl X3dhPath {
         let me = *ctx.me.identity.public();
         let mut own_bundle_changed = false;
         let mut learned = Vec::new();
-        for wire in &envelope.bundles {
-            let Ok(bundle) = self.verify_bundle(wire) else { continue };
+        let verified: Vec<VerifiedBundle> =
+            envelope.bundles.iter().filter_map(|wire| self.verify_bundle(wire).ok()).collect();
+        for bundle in &verified {
             if *bundle.identity() == me {
-                own_bundle_changed |= self.learn_own_devices(ctx, &bundle, enabled);
+                self.note_own_installations(bundle);
+                own_bundle_changed |= self.learn_own_devices(ctx, bundle, enabled);
             } else {
                 learned.push(*bundle.identity());
-                self.learn_bundle(bundle);
+                self.learn_bundle(bundle.clone());
             }
         }
         if own_bundle_changed {
@@ -460,7 +474,7 @@ impl X3dhPath {
                 Ok(X3dhInput::Frame(device, plaintext, learned))
             }
             None => {
-                self.on_not_addressed(ctx, &envelope, enabled)?;
+                self.on_not_addressed(ctx, &envelope, &verified, enabled)?;
                 Ok(X3dhInput::Nothing(learned))
             }
         }
@@ -568,30 +582,56 @@ impl X3dhPath {
     }
 
     /// 54 "Partitioned devices": entries for other installations of ours but none for this one.
+    /// Only a message addressed to our identity is answered, only to the identity it proves,
+    /// within the rate limits: a replay on our (shared) partition topic reflects nothing.
     fn on_not_addressed(
         &mut self,
         ctx: &mut Ctx<'_>,
         envelope: &Envelope,
+        verified: &[VerifiedBundle],
         enabled: &BTreeSet<InstallationId>,
     ) -> Result<(), PeerError> {
-        let Some(sender) = envelope.bundles.iter().find_map(|b| self.verify_bundle(b).ok()).map(|b| *b.identity())
-        else {
-            return Ok(());
+        let ours = |r: &Recipient| match r {
+            Recipient::Installation(i) => enabled.contains(i) || self.own_installations.contains(i),
+            Recipient::Any => false,
         };
-        if envelope.payloads.is_empty() || sender == *ctx.me.identity.public() {
+        if !envelope.payloads.keys().any(ours) {
             return Ok(());
         }
-        if self.adverts.get(&sender).is_some_and(|t| ctx.now.saturating_since(*t) < ADVERT_INTERVAL) {
+        let Some(sender) = proven_sender(envelope, verified, ctx.me.identity.public()) else { return Ok(()) };
+        self.adverts.retain(|_, t| ctx.now.saturating_since(*t) < ADVERT_INTERVAL);
+        if self.adverts.contains_key(&sender) || self.adverts.len() >= ADVERT_BUDGET {
             return Ok(());
         }
         self.adverts.insert(sender, ctx.now);
         self.send_without_bundle(ctx, &sender, &[], enabled)
     }
 
+    /// Remembers the installations a bundle of our own identity lists.
+    fn note_own_installations(&mut self, bundle: &VerifiedBundle) {
+        self.own_installations.extend(bundle.prekeys().keys().cloned());
+        while self.own_installations.len() > OWN_INSTALLATIONS {
+            self.own_installations.pop_first();
+        }
+    }
+
     /// Number of sessions held (all contacts and installations), for bound checks.
     pub(crate) fn session_count(&self) -> usize {
         self.contacts.values().flat_map(|c| c.devices.values()).map(|d| d.records.len()).sum()
     }
+}
+
+/// The identity an envelope proves it comes from: a verified bundle of that identity lists the
+/// sending installation, and every entry with a visible sender names the same identity. A bundle
+/// alone proves nothing (anyone can replay it); `None` when the envelope proves no other identity.
+fn proven_sender(envelope: &Envelope, verified: &[VerifiedBundle], me: &IdentityKey) -> Option<IdentityKey> {
+    let bundle = verified.iter().find(|b| b.prekey(&envelope.sender).is_some())?;
+    let identity = *bundle.identity();
+    let named = |p: &Payload| match p {
+        Payload::Ratchet(m) => m.initial.as_ref().is_none_or(|h| h.identity == identity),
+        Payload::NoBundle(sealed) => sealed.sender == identity,
+    };
+    (identity != *me && envelope.payloads.values().all(named)).then_some(identity)
 }
 
 impl WakuMessage {

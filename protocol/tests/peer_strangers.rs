@@ -1,0 +1,129 @@
+//! What strangers can make a peer do and store, through the public API: reflection off our
+//! partition topic, bundle amplification, contact requests, blocking, and ending an X3DH chat.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed expectation is the test failing
+
+mod common;
+
+use std::time::Duration;
+
+use common::World;
+use status_1to1::SeededEntropy;
+use status_1to1::identity::InstallationId;
+use status_1to1::peer::topics::partition_topic;
+use status_1to1::peer::{Action, Event, KeyExchange, Origin, PeerConfig};
+use status_1to1::waku::WakuMessage;
+use status_1to1::x3dh::Envelope;
+
+fn x3dh() -> PeerConfig {
+    PeerConfig { preferred_key_exchange: KeyExchange::X3dh, ..PeerConfig::default() }
+}
+
+fn send(w: &mut World, from: usize, to: usize, text: &str) {
+    let to = *w.nodes[to].peer.identity();
+    w.event(from, Event::SendText { to, body: text.as_bytes().to_vec() }).unwrap();
+}
+
+/// Hands `message` to node `i` and returns its actions (carried out in the world too).
+fn receive(w: &mut World, i: usize, message: WakuMessage) -> Vec<Action> {
+    let now = w.now;
+    let node = &mut w.nodes[i];
+    let actions = node
+        .peer
+        .handle(now, Event::Received { message, origin: Origin::Relay }, &mut node.entropy)
+        .unwrap_or_default();
+    w.apply_public(i, actions.clone());
+    actions
+}
+
+fn published(actions: &[Action]) -> Vec<&WakuMessage> {
+    actions.iter().filter_map(|a| if let Action::Publish(m) = a { Some(m) } else { None }).collect()
+}
+
+/// The last X3DH envelope in the store on `topic` that carries entries.
+fn last_envelope_on(w: &World, topic: &str) -> WakuMessage {
+    w.store
+        .iter()
+        .rev()
+        .find(|m| {
+            m.version.is_none()
+                && m.content_topic == topic
+                && !Envelope::decode(&m.payload).unwrap().payloads.is_empty()
+        })
+        .cloned()
+        .expect("an envelope with entries")
+}
+
+/// The bundle advert an identity published on its partition topic at start.
+fn published_bundle(w: &World, i: usize) -> status_1to1::proto::Bundle {
+    let topic = partition_topic(w.nodes[i].peer.identity());
+    let advert = w.store.iter().find(|m| m.version.is_none() && m.content_topic == topic).expect("a bundle advert");
+    Envelope::decode(&advert.payload).unwrap().bundles.remove(0)
+}
+
+#[test]
+fn a_first_message_between_two_other_identities_is_not_answered() {
+    let mut w = World::new();
+    let alice = w.add(1, 10, x3dh());
+    let carol = w.add(3, 30, x3dh());
+    let bob = w.add(2, 20, x3dh());
+    let card = w.contact_code_card(carol);
+    w.event(alice, Event::AddContact(card)).unwrap();
+    send(&mut w, alice, carol, "for carol only");
+    // A reflector replays Alice's first message to Carol on Bob's partition topic.
+    let mut replay = last_envelope_on(&w, &partition_topic(w.nodes[carol].peer.identity()));
+    replay.content_topic = partition_topic(w.nodes[bob].peer.identity());
+    let actions = receive(&mut w, bob, replay);
+    assert!(published(&actions).is_empty(), "bob answered a message not addressed to his identity: {actions:?}");
+}
+
+#[test]
+fn a_replayed_bundle_does_not_choose_who_gets_our_advert() {
+    let mut w = World::new();
+    let alice = w.add(1, 10, x3dh());
+    let carol = w.add(3, 30, x3dh());
+    let bob_phone = w.add(2, 20, x3dh());
+    let bob_laptop = w.add(2, 21, x3dh());
+    w.settle(Duration::from_secs(1));
+    let card = w.contact_code_card(bob_laptop);
+    w.event(alice, Event::AddContact(card)).unwrap();
+    send(&mut w, alice, bob_laptop, "for the laptop");
+    // Mallory takes Alice's message to Bob's laptop, claims another sender installation and
+    // attaches Carol's bundle (replayed from the store): Bob's phone must not advert to Carol.
+    let original = last_envelope_on(&w, &partition_topic(w.nodes[bob_phone].peer.identity()));
+    let mut envelope = Envelope::decode(&original.payload).unwrap();
+    envelope.sender = InstallationId::generate(&mut SeededEntropy::from_u64(99));
+    envelope.bundles = vec![published_bundle(&w, carol)];
+    let forged = WakuMessage { payload: envelope.encode(), ..original };
+    let actions = receive(&mut w, bob_phone, forged);
+    assert!(published(&actions).is_empty(), "bob's phone answered an identity the message does not prove: {actions:?}");
+}
+
+#[test]
+fn adverts_answer_messages_to_our_other_devices_within_a_budget() {
+    let mut w = World::new();
+    let bob_phone = w.add(2, 20, x3dh());
+    let bob_laptop = w.add(2, 21, x3dh());
+    w.settle(Duration::from_secs(1));
+    let bob_topic = partition_topic(w.nodes[bob_phone].peer.identity());
+    let mut adverts = 0;
+    for n in 0..20u8 {
+        let sender = w.add(100 + n, 1000 + u64::from(n), x3dh());
+        let card = w.contact_code_card(bob_laptop);
+        w.event(sender, Event::AddContact(card)).unwrap();
+        send(&mut w, sender, bob_laptop, "for the laptop");
+        let message = last_envelope_on(&w, &bob_topic);
+        // The same message twice: the second is inside the rate window of its sender.
+        for _ in 0..2 {
+            let actions = receive(&mut w, bob_phone, message.clone());
+            adverts += published(&actions).len();
+        }
+        w.inflight.clear();
+    }
+    assert_eq!(adverts, 16, "one advert per sender, at most 16 per window");
+    // After the window, a sender is answered again.
+    w.now = w.now.saturating_add(Duration::from_secs(7200));
+    let message = last_envelope_on(&w, &bob_topic);
+    let actions = receive(&mut w, bob_phone, message);
+    assert_eq!(published(&actions).len(), 1);
+}
