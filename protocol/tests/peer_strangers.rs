@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use common::World;
 use status_1to1::SeededEntropy;
-use status_1to1::identity::InstallationId;
+use status_1to1::crypto::KeyPair;
+use status_1to1::identity::{IdentityKeyPair, InstallationId};
 use status_1to1::peer::topics::partition_topic;
 use status_1to1::peer::{Action, Event, KeyExchange, Origin, PeerConfig};
 use status_1to1::waku::WakuMessage;
-use status_1to1::x3dh::Envelope;
+use status_1to1::x3dh::{Envelope, SignedPrekey, signature_input};
 
 fn x3dh() -> PeerConfig {
     PeerConfig { preferred_key_exchange: KeyExchange::X3dh, ..PeerConfig::default() }
@@ -126,4 +127,73 @@ fn adverts_answer_messages_to_our_other_devices_within_a_budget() {
     let message = last_envelope_on(&w, &bob_topic);
     let actions = receive(&mut w, bob_phone, message);
     assert_eq!(published(&actions).len(), 1);
+}
+
+/// A correctly signed bundle of account `seed` listing `installations` installations.
+fn signed_bundle(seed: u8, installations: usize) -> (status_1to1::proto::Bundle, InstallationId) {
+    let identity = IdentityKeyPair::from_seed([seed; 32]);
+    let mut e = SeededEntropy::from_u64(u64::from(seed) + 7);
+    let prekeys: std::collections::BTreeMap<InstallationId, SignedPrekey> = (0..installations)
+        .map(|_| (InstallationId::generate(&mut e), SignedPrekey::new(*KeyPair::generate(&mut e).public(), 1)))
+        .collect();
+    let timestamp = 1_700_000_000_000_000_000;
+    let signature = identity.sign(&signature_input(identity.public(), timestamp, &prekeys));
+    let first = prekeys.keys().next().cloned().unwrap();
+    let bundle = status_1to1::proto::Bundle {
+        identity: identity.public().as_bytes().to_vec(),
+        signed_pre_keys: prekeys
+            .iter()
+            .map(|(id, p)| {
+                let spk = status_1to1::proto::SignedPreKey {
+                    signed_pre_key: p.key.as_bytes().to_vec(),
+                    version: p.version,
+                    protocol_version: p.protocol_version,
+                };
+                (id.as_str().to_owned(), spk)
+            })
+            .collect(),
+        signature: signature.0.to_vec(),
+        timestamp,
+        suite: status_1to1::x3dh::SUITE_D,
+    };
+    (bundle, first)
+}
+
+/// How much node `i`'s snapshot grows when it receives, on its partition topic, an envelope of
+/// `sender` carrying `bundle` and nothing else.
+fn snapshot_growth(w: &mut World, i: usize, sender: InstallationId, bundle: status_1to1::proto::Bundle) -> usize {
+    let before = w.nodes[i].peer.snapshot().unwrap().as_bytes().len();
+    let mut envelope = Envelope::new(sender);
+    envelope.bundles.push(bundle);
+    let topic = partition_topic(w.nodes[i].peer.identity());
+    let message = WakuMessage::noise(envelope.encode(), topic, w.now.as_nanos_i64(), false);
+    let message = WakuMessage { version: None, ephemeral: None, ..message };
+    receive(w, i, message);
+    w.nodes[i].peer.snapshot().unwrap().as_bytes().len().saturating_sub(before)
+}
+
+#[test]
+fn a_bundle_listing_too_many_installations_is_not_stored() {
+    let mut w = World::new();
+    let bob = w.add(2, 20, x3dh());
+    let carol = *IdentityKeyPair::from_seed([3; 32]).public();
+    w.event(bob, Event::AddContact(status_1to1::peer::ContactCard::identity_only(carol))).unwrap();
+    // One signed bundle with 300 entries (a stranger can sign as many as it likes).
+    let (bundle, sender) = signed_bundle(3, 300);
+    let growth = snapshot_growth(&mut w, bob, sender, bundle);
+    assert!(growth < 1024, "a bundle over the cap grew the snapshot by {growth} bytes");
+}
+
+#[test]
+fn a_bundle_is_stored_once_however_many_installations_it_lists() {
+    let mut w = World::new();
+    let bob = w.add(2, 20, x3dh());
+    let carol = *IdentityKeyPair::from_seed([3; 32]).public();
+    w.event(bob, Event::AddContact(status_1to1::peer::ContactCard::identity_only(carol))).unwrap();
+    let (bundle, sender) = signed_bundle(3, 8);
+    let size = prost::Message::encoded_len(&bundle);
+    let growth = snapshot_growth(&mut w, bob, sender, bundle);
+    // One copy of the bundle plus a few bytes per installation, not a copy per installation.
+    assert!(growth > size, "the bundle was learned ({growth} bytes)");
+    assert!(growth < 3 * size, "a bundle of {size} bytes grew the snapshot by {growth} bytes");
 }

@@ -50,6 +50,12 @@ pub(crate) const ADVERT_INTERVAL: Duration = Duration::from_secs(7200);
 pub(crate) const ADVERT_BUDGET: usize = 16;
 /// Installations of our own identity remembered from our bundles (partitioned devices).
 pub(crate) const OWN_INSTALLATIONS: usize = 16;
+/// Bundles of one message that are looked at (every message carries its sender's bundle): the
+/// rest are ignored, so a message costs at most this many signature checks.
+pub(crate) const BUNDLES_PER_MESSAGE: usize = 2;
+/// Installations remembered per contact (each may hold sessions): the oldest beyond it are
+/// forgotten.
+pub(crate) const INSTALLATIONS_PER_CONTACT: usize = 2 * crate::x3dh::MAX_BUNDLE_INSTALLATIONS;
 /// Sessions kept per contact installation (candidates and superseded ones).
 pub(crate) const SESSIONS_PER_DEVICE: usize = 6;
 
@@ -103,11 +109,13 @@ impl DeviceSessions {
 /// What we know about one contact on this path.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct ContactState {
-    /// For each installation, the verified bundle carrying its newest signed prekey. Every
-    /// device of an account publishes bundles signed at its own clock, so no single bundle is
-    /// authoritative: a device's own advert may look older than a sibling's bundle that does not
-    /// list it yet.
-    bundles: BTreeMap<InstallationId, VerifiedBundle>,
+    /// The contact's verified bundles, each kept once. Every device of an account publishes
+    /// bundles signed at its own clock, so no single bundle is authoritative: a device's own
+    /// advert may look older than a sibling's bundle that does not list it yet.
+    bundles: Vec<VerifiedBundle>,
+    /// For each installation, the index in `bundles` of the one carrying its newest prekey
+    /// (every bundle kept is named here).
+    newest: BTreeMap<InstallationId, usize>,
     /// Highest prekey version seen per installation.
     versions: BTreeMap<InstallationId, u32>,
     devices: BTreeMap<InstallationId, DeviceSessions>,
@@ -120,6 +128,63 @@ struct ContactState {
 }
 
 impl ContactState {
+    /// The bundle carrying `installation`'s newest prekey.
+    fn bundle_for(&self, installation: &InstallationId) -> Option<&VerifiedBundle> {
+        self.newest.get(installation).and_then(|i| self.bundles.get(*i))
+    }
+
+    /// Records that `bundle` carries the newest prekey of `installation`, keeping one copy of
+    /// each bundle and none that no installation names.
+    fn set_newest(&mut self, installation: &InstallationId, bundle: &VerifiedBundle) {
+        let index = match self.bundles.iter().position(|b| b == bundle) {
+            Some(i) => i,
+            None => {
+                self.bundles.push(bundle.clone());
+                self.bundles.len() - 1
+            }
+        };
+        self.newest.insert(installation.clone(), index);
+        self.compact();
+    }
+
+    /// Drops bundles no installation names and renumbers the rest.
+    fn compact(&mut self) {
+        let used: BTreeSet<usize> = self.newest.values().copied().collect();
+        if used.len() == self.bundles.len() {
+            return;
+        }
+        let renumber: BTreeMap<usize, usize> = used.iter().enumerate().map(|(new, old)| (*old, new)).collect();
+        let mut index = 0;
+        self.bundles.retain(|_| {
+            index += 1;
+            used.contains(&(index - 1))
+        });
+        for i in self.newest.values_mut() {
+            *i = renumber.get(i).copied().unwrap_or(0);
+        }
+    }
+
+    /// Forgets the installations beyond [`INSTALLATIONS_PER_CONTACT`]: first those without a
+    /// session, oldest bundle first. Returns the forgotten ones.
+    fn enforce_installation_cap(&mut self) -> Vec<InstallationId> {
+        let mut forgotten = Vec::new();
+        while self.versions.len() > INSTALLATIONS_PER_CONTACT {
+            let victim = self
+                .versions
+                .keys()
+                .min_by_key(|i| (self.devices.contains_key(*i), self.bundle_for(i).map(VerifiedBundle::timestamp_ns)))
+                .cloned();
+            let Some(victim) = victim else { break };
+            self.versions.remove(&victim);
+            self.newest.remove(&victim);
+            self.devices.remove(&victim);
+            self.agreed.remove(&victim);
+            forgotten.push(victim);
+        }
+        self.compact();
+        forgotten
+    }
+
     /// The negotiated content topic with `contact` (`None` if the static-static DH is
     /// non-contributory, which validated identity keys never are).
     fn negotiated_topic(&self, me: &IdentityKeyPair, contact: &IdentityKey) -> Option<&str> {
@@ -200,7 +265,7 @@ impl X3dhPath {
         let store = self.prekeys.as_ref().ok_or(PeerError::InvalidContact("prekeys not initialised"))?;
         let mut prekeys: BTreeMap<InstallationId, SignedPrekey> =
             self.own_prekeys.iter().filter(|(i, _)| enabled.contains(*i)).map(|(i, p)| (i.clone(), *p)).collect();
-        let limit = ctx.config.max_devices.saturating_sub(1);
+        let limit = ctx.config.max_devices.min(crate::x3dh::MAX_BUNDLE_INSTALLATIONS).saturating_sub(1);
         while prekeys.len() > limit {
             let Some(first) = prekeys.keys().next().cloned() else { break };
             prekeys.remove(&first);
@@ -303,12 +368,12 @@ impl X3dhPath {
         let identity = *bundle.identity();
         let contact = self.contacts.entry(identity).or_default();
         for (installation, prekey) in bundle.prekeys() {
-            let newer = contact.bundles.get(installation).is_none_or(|known| {
+            let newer = contact.bundle_for(installation).is_none_or(|known| {
                 let known_version = known.prekey(installation).map_or(0, |p| p.version);
                 (known_version, known.timestamp_ns()) < (prekey.version, bundle.timestamp_ns())
             });
             if newer {
-                contact.bundles.insert(installation.clone(), bundle.clone());
+                contact.set_newest(installation, &bundle);
             }
             self.installations.insert(installation.clone(), identity);
             let known = contact.versions.entry(installation.clone()).or_insert(prekey.version);
@@ -321,13 +386,16 @@ impl X3dhPath {
                 }
             }
         }
+        for forgotten in contact.enforce_installation_cap() {
+            self.installations.remove(&forgotten);
+        }
     }
 
     /// Installations of `contact` we can address (from its bundles and known sessions).
     pub(crate) fn installations_of(&self, contact: &IdentityKey) -> Vec<InstallationId> {
         let Some(state) = self.contacts.get(contact) else { return Vec::new() };
         let mut all: BTreeSet<InstallationId> = state.devices.keys().cloned().collect();
-        all.extend(state.bundles.keys().cloned());
+        all.extend(state.newest.keys().cloned());
         all.into_iter().collect()
     }
 
@@ -353,14 +421,18 @@ impl X3dhPath {
     ) -> Result<Payload, PeerError> {
         let state = self.contacts.entry(*contact).or_default();
         let has_session = state.devices.get(installation).is_some_and(|d| d.active_index().is_some());
-        if !has_session && !state.bundles.contains_key(installation) {
+        if !has_session && !state.newest.contains_key(installation) {
             return Err(PeerError::UnknownContact(*contact));
         }
-        let device = state.devices.entry(installation.clone()).or_default();
+        let ContactState { devices, bundles, newest, .. } = state;
+        let device = devices.entry(installation.clone()).or_default();
         let index = match device.active_index() {
             Some(i) => i,
             None => {
-                let bundle = state.bundles.get(installation).ok_or(PeerError::UnknownContact(*contact))?;
+                let bundle = newest
+                    .get(installation)
+                    .and_then(|i| bundles.get(*i))
+                    .ok_or(PeerError::UnknownContact(*contact))?;
                 let prekey_version =
                     bundle.prekey(installation).map(|p| p.version).ok_or(PeerError::UnknownContact(*contact))?;
                 let session = initiate(&ctx.me.identity, &ctx.me.installation, bundle, installation, ctx.entropy)
@@ -447,8 +519,12 @@ impl X3dhPath {
         let me = *ctx.me.identity.public();
         let mut own_bundle_changed = false;
         let mut learned = Vec::new();
-        let verified: Vec<VerifiedBundle> =
-            envelope.bundles.iter().filter_map(|wire| self.verify_bundle(wire).ok()).collect();
+        let verified: Vec<VerifiedBundle> = envelope
+            .bundles
+            .iter()
+            .take(BUNDLES_PER_MESSAGE)
+            .filter_map(|wire| self.verify_bundle(wire).ok())
+            .collect();
         for bundle in &verified {
             if *bundle.identity() == me {
                 self.note_own_installations(bundle);
@@ -485,11 +561,11 @@ impl X3dhPath {
     /// sender's bundle, almost always unchanged, and verifying is a pure function of the bytes,
     /// so the earlier result stands.
     fn verify_bundle(&self, wire: &crate::proto::Bundle) -> Result<VerifiedBundle, crate::x3dh::BundleError> {
-        let held = self
-            .contacts
-            .iter()
-            .find(|(identity, _)| identity.as_bytes()[..] == wire.identity[..])
-            .and_then(|(_, contact)| contact.bundles.values().find(|b| b.to_proto() == *wire));
+        let identity = IdentityKey::from_slice(&wire.identity).ok();
+        let held = identity
+            .and_then(|i| self.contacts.get(&i))
+            .and_then(|contact| contact.bundles.iter().find(|b| b.signature().0[..] == wire.signature[..]))
+            .filter(|b| b.to_proto() == *wire);
         match held {
             Some(bundle) => Ok(bundle.clone()),
             None => VerifiedBundle::verify(wire),
