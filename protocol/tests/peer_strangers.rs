@@ -197,3 +197,153 @@ fn a_bundle_is_stored_once_however_many_installations_it_lists() {
     assert!(growth > size, "the bundle was learned ({growth} bytes)");
     assert!(growth < 3 * size, "a bundle of {size} bytes grew the snapshot by {growth} bytes");
 }
+
+fn noise() -> PeerConfig {
+    PeerConfig { preferred_key_exchange: KeyExchange::Noise, ..PeerConfig::default() }
+}
+
+/// Alice writes to Bob, who never added her and does not answer requests by himself.
+fn stranger_writes(config: PeerConfig) -> (World, usize, usize) {
+    let mut w = World::new();
+    let alice = w.add(1, 10, config.clone());
+    let bob = w.add(2, 20, config);
+    w.nodes[bob].accepts_requests = false;
+    let card = w.contact_code_card(bob);
+    w.event(alice, Event::AddContact(card)).unwrap();
+    send(&mut w, alice, bob, "hello stranger");
+    w.settle(Duration::from_secs(60));
+    (w, alice, bob)
+}
+
+/// Bob keeps nothing about Alice but her request.
+fn assert_only_the_request(w: &World, bob: usize) {
+    let bounds = w.nodes[bob].peer.bounds();
+    assert!(w.nodes[bob].peer.contacts().is_empty(), "a stranger became a contact");
+    assert!(w.texts(bob).is_empty(), "a stranger's message was delivered before acceptance");
+    assert_eq!((bounds.noise_sessions, bounds.x3dh_sessions), (0, 0), "sessions with a stranger were kept");
+    assert_eq!((bounds.x3dh_contacts, bounds.x3dh_installations), (0, 0), "a stranger's bundle was kept");
+    assert_eq!(bounds.contact_requests, 1);
+}
+
+fn accept_and_check_delivery(w: &mut World, alice: usize, bob: usize, kx: KeyExchange) {
+    let alice_id = *w.nodes[alice].peer.identity();
+    let requests = &w.nodes[bob].requests;
+    assert_eq!(requests.len(), 1, "one request, shown once");
+    assert_eq!((requests[0].from, requests[0].key_exchange), (alice_id, kx));
+    assert_eq!(requests[0].body, b"hello stranger");
+    w.event(bob, Event::AcceptContactRequest(alice_id)).unwrap();
+    w.settle(Duration::from_secs(120));
+    assert_eq!(w.texts(bob), vec!["hello stranger"], "delivered exactly once on acceptance");
+    assert_eq!(w.nodes[alice].acked.len(), 1, "and acknowledged");
+    assert_eq!(w.nodes[bob].peer.contacts()[&alice_id].chosen, Some(kx));
+    send(w, alice, bob, "and then");
+    send(w, bob, alice, "welcome");
+    w.settle(Duration::from_secs(120));
+    assert_eq!(w.texts(bob), vec!["hello stranger", "and then"]);
+    assert_eq!(w.texts(alice), vec!["welcome"]);
+    assert_eq!(w.nodes[bob].requests.len(), 1, "no second request");
+    assert_eq!(w.nodes[bob].peer.bounds().contact_requests, 0);
+}
+
+#[test]
+fn a_strangers_x3dh_first_message_is_a_contact_request_until_accepted() {
+    let (mut w, alice, bob) = stranger_writes(x3dh());
+    assert_only_the_request(&w, bob);
+    // Alice's retries meanwhile change nothing.
+    w.settle(Duration::from_secs(600));
+    assert_only_the_request(&w, bob);
+    accept_and_check_delivery(&mut w, alice, bob, KeyExchange::X3dh);
+}
+
+#[test]
+fn a_strangers_noise_handshake_is_a_contact_request_until_accepted() {
+    let (mut w, alice, bob) = stranger_writes(noise());
+    assert_only_the_request(&w, bob);
+    w.settle(Duration::from_secs(600));
+    assert_only_the_request(&w, bob);
+    accept_and_check_delivery(&mut w, alice, bob, KeyExchange::Noise);
+}
+
+#[test]
+fn a_declined_request_is_forgotten_and_a_blocked_identity_is_dropped() {
+    for config in [x3dh(), noise()] {
+        let (mut w, alice, bob) = stranger_writes(config.clone());
+        let alice_id = *w.nodes[alice].peer.identity();
+        w.event(bob, Event::DeclineContactRequest(alice_id)).unwrap();
+        assert_eq!(w.nodes[bob].peer.bounds().contact_requests, 0);
+        assert!(w.event(bob, Event::DeclineContactRequest(alice_id)).is_err(), "nothing left to decline");
+        // X3DH: Alice's retries make a new request, which Bob blocks. Noise: her retries go over
+        // the session Bob forgot; only a new handshake would make a new request.
+        w.settle(Duration::from_secs(3600));
+        let again = usize::from(config.preferred_key_exchange == KeyExchange::X3dh);
+        assert_eq!(w.nodes[bob].peer.bounds().contact_requests, again, "a retry after declining is a new request");
+        w.event(bob, Event::BlockContact(alice_id)).unwrap();
+        let shown = w.nodes[bob].requests.len();
+        send(&mut w, alice, bob, "let me in");
+        w.settle(Duration::from_secs(3600));
+        let bounds = w.nodes[bob].peer.bounds();
+        assert_eq!(w.nodes[bob].requests.len(), shown, "a blocked identity makes no request");
+        assert!(w.texts(bob).is_empty());
+        assert_eq!(
+            (bounds.contact_requests, bounds.blocked, bounds.noise_sessions, bounds.x3dh_sessions),
+            (0, 1, 0, 0)
+        );
+        assert_eq!(
+            w.event(bob, Event::SendText { to: alice_id, body: b"x".to_vec() }),
+            Err(status_1to1::peer::PeerError::Blocked(alice_id))
+        );
+    }
+}
+
+#[test]
+fn contact_requests_are_bounded_and_the_oldest_evicted() {
+    let limit = 3;
+    let mut w = World::new();
+    let bob = w.add(2, 20, PeerConfig { max_contact_requests: limit, ..x3dh() });
+    w.nodes[bob].accepts_requests = false;
+    let mut strangers = Vec::new();
+    for n in 0..5u8 {
+        let stranger = w.add(100 + n, 1000 + u64::from(n), if n % 2 == 0 { x3dh() } else { noise() });
+        let card = w.contact_code_card(bob);
+        w.event(stranger, Event::AddContact(card)).unwrap();
+        send(&mut w, stranger, bob, "hello stranger");
+        w.settle(Duration::from_secs(60));
+        strangers.push(*w.nodes[stranger].peer.identity());
+        assert!(w.nodes[bob].peer.bounds().contact_requests <= limit);
+    }
+    let bounds = w.nodes[bob].peer.bounds();
+    assert_eq!(bounds.contact_requests, limit);
+    assert_eq!((bounds.contacts, bounds.x3dh_contacts, bounds.noise_sessions, bounds.x3dh_sessions), (0, 0, 0, 0));
+    // Five requests were shown, three are held; the newest can be accepted.
+    let shown: std::collections::BTreeSet<_> = w.nodes[bob].requests.iter().map(|r| r.from).collect();
+    assert_eq!(shown.len(), 5);
+    w.event(bob, Event::AcceptContactRequest(strangers[4])).unwrap();
+    assert_eq!(w.texts(bob), vec!["hello stranger"]);
+}
+
+#[test]
+fn an_x3dh_chat_can_be_ended_and_the_next_message_starts_a_new_session() {
+    let mut w = World::new();
+    let alice = w.add(1, 10, x3dh());
+    let bob = w.add(2, 20, x3dh());
+    let (a_card, b_card) = (w.contact_code_card(alice), w.contact_code_card(bob));
+    w.event(alice, Event::AddContact(b_card)).unwrap();
+    w.event(bob, Event::AddContact(a_card)).unwrap();
+    send(&mut w, alice, bob, "before");
+    w.settle(Duration::from_secs(60));
+    send(&mut w, bob, alice, "reply");
+    w.settle(Duration::from_secs(60));
+    let bob_id = *w.nodes[bob].peer.identity();
+    let sessions = w.nodes[alice].peer.bounds().x3dh_sessions;
+    w.event(alice, Event::EndChat { with: bob_id, public: false }).expect("an X3DH chat can be ended");
+    send(&mut w, alice, bob, "after");
+    // The message after the end carries an X3DH header: a new session, not the ended one.
+    let last = w.store.iter().rev().find(|m| m.version.is_none()).cloned().unwrap();
+    let envelope = Envelope::decode(&last.payload).unwrap();
+    let entry = envelope.payloads.values().next().unwrap();
+    assert!(matches!(entry, status_1to1::x3dh::Payload::Ratchet(m) if m.initial.is_some()), "{entry:?}");
+    w.settle(Duration::from_secs(120));
+    assert_eq!(w.texts(bob), vec!["before", "after"]);
+    assert!(w.nodes[alice].peer.bounds().x3dh_sessions > sessions, "a new session was started");
+    assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
+}

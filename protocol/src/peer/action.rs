@@ -43,6 +43,25 @@ pub struct Delivery {
     pub sent_at: Timestamp,
 }
 
+/// A first message from an identity that is not a contact (see [`super::Event::AcceptContactRequest`]).
+/// Until the application accepts, declines or blocks, nothing else about the sender is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRequest {
+    /// The sender's identity, proven by the message (a completed Noise handshake, or an X3DH
+    /// message that decrypted).
+    pub from: IdentityKey,
+    /// The sending device.
+    pub from_installation: InstallationId,
+    /// Which key exchange it used.
+    pub key_exchange: super::KeyExchange,
+    /// The first message's id.
+    pub id: MessageId,
+    /// The first message's body (delivered with [`Action::Deliver`] once accepted).
+    pub body: Vec<u8>,
+    /// The sender's timestamp (not trusted for ordering).
+    pub sent_at: Timestamp,
+}
+
 /// An output of the peer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -69,6 +88,10 @@ pub enum Action {
     },
     /// Hand a plaintext to the application.
     Deliver(Delivery),
+    /// A stranger's first message: show it, and answer with
+    /// [`super::Event::AcceptContactRequest`], [`super::Event::DeclineContactRequest`] or
+    /// [`super::Event::BlockContact`].
+    ContactRequest(ContactRequest),
     /// Every intended device acknowledged a message we sent.
     Delivered(MessageId),
     /// A device never acknowledged a message within the retry bound (`installation` is `None`
@@ -119,6 +142,9 @@ pub enum Notice {
         /// The identity.
         identity: IdentityKey,
     },
+    /// A contact request the application was shown left the bounded queue (a newer one
+    /// evicted it); accepting it is no longer possible.
+    ContactRequestEvicted(IdentityKey),
     /// A device of ours completed pairing and proved it belongs to our account.
     OwnDevicePaired(InstallationId),
     /// A pairing stopped (the reason, for display).

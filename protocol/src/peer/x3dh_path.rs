@@ -32,6 +32,7 @@ use super::contacts::KeyExchange;
 use super::delivery::Device;
 use super::derived::Derived;
 use super::error::PeerError;
+use super::requests::Held;
 use super::topics::partition_topic;
 use crate::identity::{IdentityKey, IdentityKeyPair, InstallationId};
 use crate::time::Timestamp;
@@ -47,7 +48,7 @@ pub(crate) const BUNDLE_REPUBLISH: Duration = Duration::from_secs(6 * 3600);
 pub(crate) const ADVERT_INTERVAL: Duration = Duration::from_secs(7200);
 /// Bundle adverts sent per [`ADVERT_INTERVAL`] in all: bounds what replays on our partition
 /// topic make us send (and the `adverts` map).
-pub(crate) const ADVERT_BUDGET: usize = 16;
+pub const ADVERT_BUDGET: usize = 16;
 /// Installations of our own identity remembered from our bundles (partitioned devices).
 pub(crate) const OWN_INSTALLATIONS: usize = 16;
 /// Bundles of one message that are looked at (every message carries its sender's bundle): the
@@ -227,8 +228,23 @@ struct DevicePush {
 /// How long a device-change push is repeated.
 pub(crate) const DEVICE_PUSH_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// How the peer stands with an identity (decides what its X3DH messages may make us store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Standing {
+    /// A contact (or our own identity): bundles and sessions are kept.
+    Contact,
+    /// A stranger whose contact request was shown: dropped until accepted.
+    Requested,
+    /// Blocked: dropped.
+    Blocked,
+    /// Anyone else: a decrypting first message becomes a contact request.
+    Stranger,
+}
+
 /// What an X3DH message turned out to be.
 pub(crate) enum X3dhInput {
+    /// A stranger's first message decrypted: its device, the frame, and what accepting needs.
+    Stranger(Device, Vec<u8>, Box<Held>),
     /// Only bundles (or nothing for us by design); the identities whose bundles were learned.
     Nothing(Vec<IdentityKey>),
     /// A decrypted frame from a device, and the identities whose bundles were learned.
@@ -514,8 +530,16 @@ impl X3dhPath {
         ctx: &mut Ctx<'_>,
         message: &WakuMessage,
         enabled: &BTreeSet<InstallationId>,
+        standing: &dyn Fn(&IdentityKey) -> Standing,
     ) -> Result<X3dhInput, PeerError> {
         let envelope = Envelope::decode(&message.payload).map_err(|_| PeerError::NotForUs)?;
+        let ours = envelope.payload_for(&ctx.me.installation).filter(|_| envelope.sender != ctx.me.installation);
+        // The cheapest check: a blocked sender (or one whose request is pending: it retries
+        // once accepted) costs no signature and no Diffie-Hellman.
+        let claimed = ours.and_then(|p| self.claimed_sender(p, &envelope.sender));
+        if claimed.is_some_and(|c| matches!(standing(&c), Standing::Blocked | Standing::Requested)) {
+            return Ok(X3dhInput::Nothing(Vec::new()));
+        }
         let me = *ctx.me.identity.public();
         let mut own_bundle_changed = false;
         let mut learned = Vec::new();
@@ -529,7 +553,7 @@ impl X3dhPath {
             if *bundle.identity() == me {
                 self.note_own_installations(bundle);
                 own_bundle_changed |= self.learn_own_devices(ctx, bundle, enabled);
-            } else {
+            } else if standing(bundle.identity()) == Standing::Contact {
                 learned.push(*bundle.identity());
                 self.learn_bundle(bundle.clone());
             }
@@ -537,10 +561,21 @@ impl X3dhPath {
         if own_bundle_changed {
             self.invalidate_bundle(ctx.now);
         }
-        if envelope.sender == ctx.me.installation {
-            return Ok(X3dhInput::Nothing(learned));
-        }
-        match envelope.payload_for(&ctx.me.installation) {
+        let stranger = claimed.filter(|c| *c != me && standing(c) == Standing::Stranger);
+        match ours {
+            Some(Payload::Ratchet(encrypted)) if stranger.is_some() => {
+                self.stranger_ratchet(ctx, &envelope.sender, encrypted, &verified)
+            }
+            Some(Payload::NoBundle(sealed)) if stranger.is_some() => {
+                let plaintext = sealed.open(&ctx.me.identity, &envelope.sender).map_err(PeerError::X3dh)?;
+                let device = Device { identity: sealed.sender, installation: envelope.sender.clone() };
+                let bundle = sender_bundle(&verified, &device);
+                Ok(X3dhInput::Stranger(
+                    device,
+                    plaintext,
+                    Box::new(Held::X3dh { session: None, bundle: bundle.map(Box::new) }),
+                ))
+            }
             Some(Payload::Ratchet(encrypted)) => {
                 let (device, plaintext) = self.on_ratchet(ctx, &envelope.sender, encrypted)?;
                 Ok(X3dhInput::Frame(device, plaintext, learned))
@@ -554,6 +589,83 @@ impl X3dhPath {
                 Ok(X3dhInput::Nothing(learned))
             }
         }
+    }
+
+    /// Who an entry says it is from (unauthenticated until it decrypts).
+    fn claimed_sender(&self, payload: &Payload, sender: &InstallationId) -> Option<IdentityKey> {
+        match payload {
+            Payload::Ratchet(m) => {
+                m.initial.as_ref().map(|h| h.identity).or_else(|| self.installations.get(sender).copied())
+            }
+            Payload::NoBundle(sealed) => Some(sealed.sender),
+        }
+    }
+
+    /// A stranger's first ratchet message: X3DH proves its identity, and the session it opens is
+    /// handed out (for a contact request), not stored.
+    fn stranger_ratchet(
+        &self,
+        ctx: &mut Ctx<'_>,
+        sender: &InstallationId,
+        message: &EncryptedMessage,
+        verified: &[VerifiedBundle],
+    ) -> Result<X3dhInput, PeerError> {
+        let header = message.initial.as_ref().ok_or(PeerError::NotForUs)?;
+        let prekeys = self.prekeys.as_ref().ok_or(PeerError::NotForUs)?;
+        let (session, plaintext) = respond(&ctx.me.identity, &ctx.me.installation, prekeys, ctx.now, sender, message)
+            .map_err(PeerError::X3dh)?;
+        let version = prekeys.version_of(session.bundle_id(), ctx.now).unwrap_or(0);
+        let device = Device { identity: header.identity, installation: sender.clone() };
+        let bundle = sender_bundle(verified, &device);
+        let held = Held::X3dh { session: Some(Box::new((session, version))), bundle: bundle.map(Box::new) };
+        Ok(X3dhInput::Stranger(device, plaintext, Box::new(held)))
+    }
+
+    /// Keeps what an accepted contact request held: the sender's bundle and session.
+    pub(crate) fn adopt_request(
+        &mut self,
+        device: &Device,
+        session: Option<(Session, u32)>,
+        bundle: Option<VerifiedBundle>,
+    ) {
+        if let Some(bundle) = bundle {
+            self.learn_bundle(bundle);
+        }
+        let state = self.contacts.entry(device.identity).or_default();
+        if let Some((session, prekey_version)) = session {
+            let record = Record { session, ours: false, prekey_version, superseded: false };
+            state.devices.entry(device.installation.clone()).or_default().add(record);
+            state.agreed.insert(device.installation.clone());
+        }
+        self.installations.insert(device.installation.clone(), device.identity);
+    }
+
+    /// Retires every session with `contact` (the chat ended): they stay readable but are never
+    /// used to send again, so the next message starts new sessions. Returns how many
+    /// installations had a session to retire.
+    pub(crate) fn end_sessions(&mut self, contact: &IdentityKey) -> usize {
+        let Some(state) = self.contacts.get_mut(contact) else { return 0 };
+        let mut ended = 0;
+        for device in state.devices.values_mut() {
+            if device.active_index().is_some() {
+                device.records.iter_mut().for_each(|r| r.superseded = true);
+                ended += 1;
+            }
+        }
+        ended
+    }
+
+    /// Forgets everything about `identity` (it was blocked).
+    pub(crate) fn forget(&mut self, identity: &IdentityKey) {
+        self.contacts.remove(identity);
+        self.installations.retain(|_, owner| owner != identity);
+        self.adverts.remove(identity);
+    }
+
+    /// Sizes of the collections input can grow: contacts with state, known installations,
+    /// recent adverts.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        (self.contacts.len(), self.installations.len(), self.adverts.len())
     }
 
     /// [`VerifiedBundle::verify`], without the Ed25519 verification and point decompression
@@ -695,6 +807,11 @@ impl X3dhPath {
     pub(crate) fn session_count(&self) -> usize {
         self.contacts.values().flat_map(|c| c.devices.values()).map(|d| d.records.len()).sum()
     }
+}
+
+/// The sender's bundle among a message's verified bundles (it lists the sending installation).
+fn sender_bundle(verified: &[VerifiedBundle], device: &Device) -> Option<VerifiedBundle> {
+    verified.iter().find(|b| *b.identity() == device.identity && b.prekey(&device.installation).is_some()).cloned()
 }
 
 /// The identity an envelope proves it comes from: a verified bundle of that identity lists the
