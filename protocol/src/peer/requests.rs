@@ -123,22 +123,22 @@ impl Requests {
     }
 
     /// Reads a message on a held Noise session. `Some(true)` when it carried the first text and
-    /// the request is now to be surfaced, `Some(false)` for anything else on such a session
-    /// (dropped: the sender retries once we accept), `None` if no held session owns the topic.
+    /// the request is now to be surfaced, `Some(false)` for anything else a held session reads
+    /// (dropped: the sender retries once we accept), `None` if no held session reads it (topics
+    /// may be shared, so the message may still be for another session).
     pub(crate) fn read_noise(&mut self, message: &WakuMessage, now: Timestamp) -> Option<(bool, Device, Vec<u8>)> {
         let topic = message.content_topic.as_str();
         for request in &mut self.queue {
-            if let Some((device, session)) = request.more.iter_mut().find(|(_, s)| s.owns_topic(topic)) {
-                let _ = session.receive(message, now);
-                return Some((false, device.clone(), Vec::new()));
+            for (device, session) in &mut request.more {
+                if session.owns_topic(topic) && session.receive(message, now).is_ok() {
+                    return Some((false, device.clone(), Vec::new()));
+                }
             }
             let Held::Noise(session) = &mut request.held else { continue };
             if !session.owns_topic(topic) {
                 continue;
             }
-            let Ok((plaintext, _)) = session.receive(message, now) else {
-                return Some((false, request.device.clone(), Vec::new()));
-            };
+            let Ok((plaintext, _)) = session.receive(message, now) else { continue };
             if request.first.is_some() || !is_text(&plaintext) {
                 return Some((false, request.device.clone(), Vec::new()));
             }
