@@ -131,8 +131,13 @@ fn adverts_answer_messages_to_our_other_devices_within_a_budget() {
 
 /// A correctly signed bundle of account `seed` listing `installations` installations.
 fn signed_bundle(seed: u8, installations: usize) -> (status_1to1::proto::Bundle, InstallationId) {
+    signed_bundle_drawn(seed, installations, u64::from(seed) + 7)
+}
+
+/// [`signed_bundle`] with installations and prekeys drawn from entropy seed `draw`.
+fn signed_bundle_drawn(seed: u8, installations: usize, draw: u64) -> (status_1to1::proto::Bundle, InstallationId) {
     let identity = IdentityKeyPair::from_seed([seed; 32]);
-    let mut e = SeededEntropy::from_u64(u64::from(seed) + 7);
+    let mut e = SeededEntropy::from_u64(draw);
     let prekeys: std::collections::BTreeMap<InstallationId, SignedPrekey> = (0..installations)
         .map(|_| (InstallationId::generate(&mut e), SignedPrekey::new(*KeyPair::generate(&mut e).public(), 1)))
         .collect();
@@ -196,6 +201,19 @@ fn a_bundle_is_stored_once_however_many_installations_it_lists() {
     // One copy of the bundle plus a few bytes per installation, not a copy per installation.
     assert!(growth > size, "the bundle was learned ({growth} bytes)");
     assert!(growth < 3 * size, "a bundle of {size} bytes grew the snapshot by {growth} bytes");
+}
+
+#[test]
+fn a_contact_keeps_at_most_sixteen_installations() {
+    let mut w = World::new();
+    let bob = w.add(2, 20, x3dh());
+    let carol = *IdentityKeyPair::from_seed([3; 32]).public();
+    w.event(bob, Event::AddContact(status_1to1::peer::ContactCard::identity_only(carol))).unwrap();
+    for draw in 0..3 {
+        let (bundle, sender) = signed_bundle_drawn(3, 8, 500 + draw);
+        snapshot_growth(&mut w, bob, sender, bundle);
+    }
+    assert_eq!(w.nodes[bob].peer.bounds().x3dh_installations, 16, "three bundles of 8 new installations each");
 }
 
 fn noise() -> PeerConfig {

@@ -539,7 +539,7 @@ impl Peer {
     }
 }
 
-/// Puts what the application sees (deliveries, receipts, notices) before `Persist` and what goes
+/// Puts what the application sees (deliveries, contact requests, receipts, notices) before `Persist` and what goes
 /// to the network after it. The application's own records commit together with the snapshot (a
 /// crash before it rolls both back, and the message is received again); no ciphertext leaves
 /// before the state that produced it is stored.
@@ -548,6 +548,7 @@ fn order_around_persist(actions: Vec<Action>, snapshot: Snapshot) -> Vec<Action>
         matches!(
             a,
             Action::Deliver(_)
+                | Action::ContactRequest(_)
                 | Action::Delivered(_)
                 | Action::DeliveryFailed { .. }
                 | Action::Queued(_)
