@@ -1,6 +1,6 @@
 //! What a peer asks its driver to do. Actions are returned in order and must be carried out in
 //! that order. When the state changed, the list is: what the application sees (deliveries,
-//! receipts, notices), then [`Action::Persist`], then what goes to the network (publish,
+//! contact requests, receipts, notices), then [`Action::Persist`], then what goes to the network (publish,
 //! subscribe, store queries, timers). The application records deliveries in the same commit as
 //! the snapshot, so a crash either keeps both (the message is never delivered again) or neither
 //! (it is received again later); and no ciphertext is published before the state that produced
