@@ -234,6 +234,11 @@ fn n11m_shares_one_session_per_contact_pair_and_relays_through_its_writer() {
     pair(&mut w, alice_phone, alice_laptop);
     pair(&mut w, bob_phone, bob_laptop);
     let (alice, bob) = (*w.nodes[alice_phone].peer.identity(), *w.nodes[bob_phone].peer.identity());
+    // Bob has Alice as a contact on both devices: a contact request accepted on the writer alone
+    // would reach only the writer (its other devices mirror the session from then on).
+    for device in [bob_phone, bob_laptop] {
+        w.event(device, Event::AddContact(status_1to1::peer::ContactCard::identity_only(alice))).unwrap();
+    }
     w.event(alice_phone, Event::SendText { to: bob, body: b"hello bob".to_vec() }).unwrap();
     w.settle(Duration::from_secs(300));
     // One session with Bob's account: both of his devices read it.

@@ -1,6 +1,6 @@
 //! What a peer asks its driver to do. Actions are returned in order and must be carried out in
 //! that order. When the state changed, the list is: what the application sees (deliveries,
-//! receipts, notices), then [`Action::Persist`], then what goes to the network (publish,
+//! contact requests, receipts, notices), then [`Action::Persist`], then what goes to the network (publish,
 //! subscribe, store queries, timers). The application records deliveries in the same commit as
 //! the snapshot, so a crash either keeps both (the message is never delivered again) or neither
 //! (it is received again later); and no ciphertext is published before the state that produced
@@ -43,6 +43,25 @@ pub struct Delivery {
     pub sent_at: Timestamp,
 }
 
+/// A first message from an identity that is not a contact (see [`super::Event::AcceptContactRequest`]).
+/// Until the application accepts, declines or blocks, nothing else about the sender is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRequest {
+    /// The sender's identity, proven by the message (a completed Noise handshake, or an X3DH
+    /// message that decrypted).
+    pub from: IdentityKey,
+    /// The sending device.
+    pub from_installation: InstallationId,
+    /// Which key exchange it used.
+    pub key_exchange: super::KeyExchange,
+    /// The first message's id.
+    pub id: MessageId,
+    /// The first message's body (delivered with [`Action::Deliver`] once accepted).
+    pub body: Vec<u8>,
+    /// The sender's timestamp (not trusted for ordering).
+    pub sent_at: Timestamp,
+}
+
 /// An output of the peer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -69,6 +88,10 @@ pub enum Action {
     },
     /// Hand a plaintext to the application.
     Deliver(Delivery),
+    /// A stranger's first message: show it, and answer with
+    /// [`super::Event::AcceptContactRequest`], [`super::Event::DeclineContactRequest`] or
+    /// [`super::Event::BlockContact`].
+    ContactRequest(ContactRequest),
     /// Every intended device acknowledged a message we sent.
     Delivered(MessageId),
     /// A device never acknowledged a message within the retry bound (`installation` is `None`
@@ -119,6 +142,9 @@ pub enum Notice {
         /// The identity.
         identity: IdentityKey,
     },
+    /// A contact request the application was shown left the bounded queue (a newer one
+    /// evicted it); accepting it is no longer possible.
+    ContactRequestEvicted(IdentityKey),
     /// A device of ours completed pairing and proved it belongs to our account.
     OwnDevicePaired(InstallationId),
     /// A pairing stopped (the reason, for display).

@@ -36,7 +36,8 @@ pub const NEGOTIATION: crate::diagram::Machine = {
         code: "`Contact::chosen` (`Contact::negotiation_state`) changed by `Contact::negotiate` and \
                `Contact::heard_via`, called from `Peer::handle` (`protocol/src/peer/contacts.rs`, `send.rs`, \
                `receive.rs`)",
-        summary: "Which key exchange a chat uses, per contact, as the events of `Peer::handle` change it. A choice \
+        summary: "Which key exchange a chat uses, per contact, as the events of `Peer::handle` change it. A \
+                  stranger becomes a contact only when the application accepts its request. A choice \
                   is sticky: only a contact that reached us over X3DH while we had chosen Noise moves the chat to \
                   X3DH (both sides apply the same rule, so a concurrent start converges). Events that leave the \
                   choice as it is are not drawn. What follows is the Noise path (handshake, sessions) or the \
@@ -45,8 +46,8 @@ pub const NEGOTIATION: crate::diagram::Machine = {
             T::new(OUTSIDE, "AddContact", "Undecided", "from a contact card"),
             T::new(OUTSIDE, "SendText", "X3dh", "unknown contact, we prefer X3DH"),
             T::new(OUTSIDE, "SendText", "Noise", "unknown contact, we prefer Noise"),
-            T::new(OUTSIDE, "Received", "X3dh", "an X3DH message of a stranger decrypts"),
-            T::new(OUTSIDE, "Received", "Noise", "a stranger completes a Noise handshake"),
+            T::new(OUTSIDE, "AcceptContactRequest", "X3dh", "a stranger's X3DH first message"),
+            T::new(OUTSIDE, "AcceptContactRequest", "Noise", "a stranger's Noise handshake and first text"),
             T::new("Undecided", "SendText", "X3dh", "preferred and supported, or the contact's first"),
             T::new("Undecided", "SendText", "Noise", "preferred and supported, or the contact's first"),
             T::new("Undecided", "Received", "X3dh", "an X3DH message decrypts"),

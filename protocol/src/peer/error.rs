@@ -40,6 +40,12 @@ pub enum PeerError {
     /// Sending to an identity that is not a contact.
     #[error("{0} is not a contact")]
     UnknownContact(IdentityKey),
+    /// Accepting or declining a contact request that is not pending.
+    #[error("no pending contact request from {0}")]
+    NoContactRequest(IdentityKey),
+    /// Sending to an identity we blocked.
+    #[error("{0} is blocked")]
+    Blocked(IdentityKey),
     /// Sending to ourselves.
     #[error("cannot send a chat message to our own identity")]
     SelfMessage,

@@ -62,15 +62,29 @@ pub enum Event {
         /// The first message's nametag shown next to the QR.
         nametag: [u8; 16],
     },
-    /// End the Noise sessions with a contact (37 session termination): `public` publishes a
-    /// termination message anyone can verify, otherwise it is sent inside the session. A later
-    /// message re-activates the chat with a new handshake bound to the stale session.
+    /// End the chat with a contact. Noise: 37 session termination, `public` publishes a
+    /// termination message anyone can verify, otherwise it is sent inside the session; a later
+    /// message re-activates the chat with a new handshake bound to the stale session. X3DH: the
+    /// sessions with every installation of the contact are retired (kept readable for messages
+    /// in flight, never used to send again); a later message starts new sessions from the
+    /// contact's bundles.
     EndChat {
         /// The contact.
         with: IdentityKey,
-        /// Public or private termination.
+        /// Public or private termination (Noise).
         public: bool,
     },
+    /// Accept the pending contact request of this identity: it becomes a contact, its first
+    /// message is delivered (once) and acknowledged.
+    AcceptContactRequest(IdentityKey),
+    /// Decline the pending contact request of this identity: it is forgotten, and a later
+    /// message from it is a new request.
+    DeclineContactRequest(IdentityKey),
+    /// Block an identity: its pending request and, if it is a contact, the contact and its
+    /// sessions are forgotten, and its messages are dropped from now on after the cheapest
+    /// check (the claimed sender; for Noise, message 3 of its handshake). Adding it as a contact
+    /// again unblocks it.
+    BlockContact(IdentityKey),
     /// The user compared the authcodes: `accept` if both devices show the same one.
     ConfirmPairing {
         /// Whether they match.

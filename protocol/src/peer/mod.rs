@@ -19,6 +19,7 @@ pub mod link;
 mod noise_path;
 mod own_pairing;
 mod receive;
+mod requests;
 mod send;
 pub mod snapshot;
 pub mod topics;
@@ -29,7 +30,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use action::{Action, Delivery, Direction, Notice};
+pub use action::{Action, ContactRequest, Delivery, Direction, Notice};
 pub use contacts::{Contact, ContactCard, KeyExchange};
 pub use delivery::{DeliveryConfig, Device};
 pub use devices::OwnDevice;
@@ -39,6 +40,7 @@ pub use frame::{Frame, FrameBody, MessageId};
 pub use link::NoiseLink;
 pub use noise_path::NoiseMultiDevice;
 pub use snapshot::{Snapshot, SnapshotError};
+pub use x3dh_path::ADVERT_BUDGET;
 
 use delivery::{AckQueue, Dedup, Outbox, OutboxEvent};
 use devices::{Devices, FlowInput};
@@ -76,6 +78,8 @@ pub struct PeerConfig {
     pub max_pending_noise_handshakes: usize,
     /// How far back a store query reaches at start-up.
     pub store_lookback: Duration,
+    /// Contact requests held at most (oldest evicted): all that strangers can make us keep.
+    pub max_contact_requests: usize,
 }
 
 impl Default for PeerConfig {
@@ -91,6 +95,7 @@ impl Default for PeerConfig {
             handshake_timeout: Duration::from_secs(3600),
             max_pending_noise_handshakes: 64,
             store_lookback: Duration::from_secs(24 * 3600),
+            max_contact_requests: 32,
         }
     }
 }
@@ -130,6 +135,10 @@ struct PeerState {
     config: PeerConfig,
     me: Me,
     contacts: BTreeMap<IdentityKey, Contact>,
+    /// Strangers' first messages awaiting the application's answer.
+    requests: requests::Requests,
+    /// Identities whose messages are dropped.
+    blocked: BTreeSet<IdentityKey>,
     devices: Devices,
     noise: NoisePath,
     x3dh: x3dh_path::X3dhPath,
@@ -190,6 +199,8 @@ impl Peer {
                 config,
                 me: Me::new(identity, installation),
                 contacts: BTreeMap::new(),
+                requests: requests::Requests::default(),
+                blocked: BTreeSet::new(),
                 devices: Devices::default(),
                 noise: NoisePath::default(),
                 x3dh: x3dh_path::X3dhPath::default(),
@@ -248,7 +259,14 @@ impl Peer {
 
     /// Sizes of the bounded collections, for invariant checks.
     pub fn bounds(&self) -> PeerBounds {
+        let (x3dh_contacts, x3dh_installations, adverts) = self.state.x3dh.counts();
         PeerBounds {
+            contacts: self.state.contacts.len(),
+            contact_requests: self.state.requests.len(),
+            blocked: self.state.blocked.len(),
+            x3dh_contacts,
+            x3dh_installations,
+            adverts,
             noise_sessions: self.state.noise.session_count(),
             x3dh_sessions: self.state.x3dh.session_count(),
             pending_handshakes: self.state.noise.pending_handshakes(),
@@ -313,12 +331,23 @@ impl Peer {
                 self.on_store_result(now, request, messages, next_cursor, entropy, actions)
             }
             Event::Timer => self.on_timer(now, entropy, actions),
-            Event::AddContact(card) => self.add_contact(card),
+            Event::AddContact(card) => self.add_contact(now, card, entropy, actions),
             Event::RemoveOwnDevice(installation) => self.remove_own_device(now, &installation),
             Event::StartPairing => self.start_pairing(now, entropy, actions),
             Event::ScanPairingQr { qr, nametag } => self.scan_pairing_qr(now, &qr, nametag, entropy, actions),
             Event::ConfirmPairing { accept } => self.pairing_input(now, FlowInput::Confirm(accept), entropy, actions),
             Event::EndChat { with, public } => self.end_chat(now, &with, public, entropy, actions),
+            Event::AcceptContactRequest(identity) => {
+                if self.admit(now, &identity, entropy, actions)? {
+                    Ok(())
+                } else {
+                    Err(PeerError::NoContactRequest(identity))
+                }
+            }
+            Event::DeclineContactRequest(identity) => {
+                self.state.requests.take(&identity).map(drop).ok_or(PeerError::NoContactRequest(identity))
+            }
+            Event::BlockContact(identity) => self.block(&identity),
         }
     }
 
@@ -402,10 +431,19 @@ impl Peer {
         self.state.store_queries.insert(request, StoreQuery { topics, start, end });
     }
 
-    fn add_contact(&mut self, card: ContactCard) -> Result<(), PeerError> {
+    fn add_contact(
+        &mut self,
+        now: Timestamp,
+        card: ContactCard,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
         if card.identity == *self.identity() {
             return Err(PeerError::InvalidContact("our own identity"));
         }
+        // Adding an identity unblocks it, and accepts its pending request.
+        self.state.blocked.remove(&card.identity);
+        self.admit(now, &card.identity, entropy, actions)?;
         if let Some(bundle) = &card.bundle {
             self.state.x3dh.learn_bundle_bytes(&card.identity, bundle)?;
         }
@@ -473,6 +511,7 @@ impl Peer {
         let mut topics = BTreeSet::new();
         topics.insert(self.state.me.partition_topic().to_owned());
         self.state.noise.topics(&mut topics);
+        self.state.requests.topics(&mut topics);
         self.state.x3dh.topics(&self.state.me.identity, &mut topics);
         topics.extend(self.state.devices.flow_topic.clone());
         topics
@@ -502,7 +541,7 @@ impl Peer {
     }
 }
 
-/// Puts what the application sees (deliveries, receipts, notices) before `Persist` and what goes
+/// Puts what the application sees (deliveries, contact requests, receipts, notices) before `Persist` and what goes
 /// to the network after it. The application's own records commit together with the snapshot (a
 /// crash before it rolls both back, and the message is received again); no ciphertext leaves
 /// before the state that produced it is stored.
@@ -511,6 +550,7 @@ fn order_around_persist(actions: Vec<Action>, snapshot: Snapshot) -> Vec<Action>
         matches!(
             a,
             Action::Deliver(_)
+                | Action::ContactRequest(_)
                 | Action::Delivered(_)
                 | Action::DeliveryFailed { .. }
                 | Action::Queued(_)
@@ -524,9 +564,24 @@ fn order_around_persist(actions: Vec<Action>, snapshot: Snapshot) -> Vec<Action>
     ordered
 }
 
-/// Sizes of a peer's bounded collections.
+/// Sizes of a peer's bounded collections. What input (rather than the application) can grow:
+/// `contact_requests` (at most `max_contact_requests`), `pending_handshakes`, `adverts` (at most
+/// 16), `remembered_ids`; `x3dh_contacts` never exceeds `contacts`, which only the application
+/// grows (adding, sending, accepting), and `x3dh_installations` is at most 16 per X3DH contact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerBounds {
+    /// Contacts (added, written to, or accepted by the application).
+    pub contacts: usize,
+    /// Contact requests held.
+    pub contact_requests: usize,
+    /// Blocked identities (only the application adds them).
+    pub blocked: usize,
+    /// Identities the X3DH path keeps state for (contacts only).
+    pub x3dh_contacts: usize,
+    /// Installations the X3DH path maps to an identity.
+    pub x3dh_installations: usize,
+    /// Identities adverted our bundle within the advert interval.
+    pub adverts: usize,
     /// Noise sessions, archived included.
     pub noise_sessions: usize,
     /// X3DH sessions, superseded included.

@@ -193,6 +193,10 @@ pub(crate) enum NoiseInput {
     HandshakeStep,
     /// A session with a device is now established.
     Established(Device),
+    /// A handshake we answered completed with `device`: its identity is proven, but the session
+    /// is kept only if it is a contact ([`NoisePath::add_answered`]); a stranger's becomes a
+    /// contact request.
+    Answered(Device, Box<NoiseSession>),
     /// A decrypted frame from a device.
     Frame(Device, Vec<u8>),
     /// N11M: a decrypted frame on a mirrored session (device, writer of ours).
@@ -435,6 +439,14 @@ impl NoisePath {
         }
     }
 
+    /// Forgets every session with devices of `identity` (it was blocked).
+    pub(crate) fn forget_identity(&mut self, identity: &IdentityKey) {
+        self.sessions.retain(|d, _| d.identity != *identity);
+        self.unconfirmed.retain(|d, _| d.identity != *identity);
+        self.outbound.retain(|k, _| k.contact != *identity);
+        self.discovered.remove(identity);
+    }
+
     /// Forgets every session with `device`.
     pub(crate) fn forget_device(&mut self, device: &Device) {
         self.sessions.remove(device);
@@ -611,9 +623,13 @@ impl NoisePath {
             ctx.now,
         )?;
         self.inbound.remove(&tag);
-        let device = Device { identity, installation };
-        self.add_session(ctx, device.clone(), session);
-        Ok(NoiseInput::Established(device))
+        Ok(NoiseInput::Answered(Device { identity, installation }, Box::new(session)))
+    }
+
+    /// Keeps the session a handshake we answered opened (the initiator is a contact, or was
+    /// accepted as one): see [`NoiseInput::Answered`].
+    pub(crate) fn add_answered(&mut self, ctx: &mut Ctx<'_>, device: Device, session: NoiseSession) {
+        self.add_session(ctx, device, session);
     }
 
     fn add_session(&mut self, ctx: &mut Ctx<'_>, device: Device, session: NoiseSession) {

@@ -1,13 +1,14 @@
 //! The receive side of the peer: Waku messages and store answers, routed to the key exchange
 //! that owns them, then frames delivered once and acknowledged.
 
-use super::contacts::Contact;
 use super::delivery::OutboxEvent;
 use super::devices::FlowInput;
 use super::noise_path::NoiseInput;
-use super::x3dh_path::X3dhInput;
+use super::requests::{Held, Request};
+use super::x3dh_path::{Standing, X3dhInput};
 use super::{Action, Delivery, Device, Direction, Frame, FrameBody, KeyExchange, Notice, Peer, PeerError, RequestId};
 use crate::entropy::Entropy;
+use crate::identity::IdentityKey;
 use crate::time::Timestamp;
 use crate::waku::WakuMessage;
 
@@ -55,6 +56,12 @@ impl Peer {
         if message.effective_version() != crate::waku::message::VERSION_NOISE && !termination {
             return self.on_x3dh_message(now, message, entropy, actions);
         }
+        if let Some((first, device, plaintext)) = self.state.requests.read_noise(message, now) {
+            if first {
+                self.on_first_noise_text(&device, &plaintext, actions);
+            }
+            return Ok(());
+        }
         let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
         match noise.on_message(&mut ctx, message)? {
             NoiseInput::PendingOwnFrame(index, plaintext) => {
@@ -62,6 +69,7 @@ impl Peer {
             }
             NoiseInput::HandshakeStep => Ok(()),
             NoiseInput::Established(device) => self.on_established(now, device, entropy, actions),
+            NoiseInput::Answered(device, session) => self.on_answered(now, device, session, entropy, actions),
             NoiseInput::Frame(device, plaintext) => self.on_frame(now, &device, &plaintext, entropy, actions),
             NoiseInput::MirrorFrame(device, plaintext) => self.on_mirror_frame(now, &device, &plaintext, actions),
             NoiseInput::Terminated(device) => {
@@ -79,10 +87,18 @@ impl Peer {
         entropy: &mut dyn Entropy,
         actions: &mut Vec<Action>,
     ) -> Result<(), PeerError> {
-        let (mut ctx, x3dh, enabled) = Self::ctx_x3dh(&mut self.state, now, entropy, actions);
-        let input = x3dh.on_message(&mut ctx, message, &enabled)?;
+        let enabled = self.state.devices.enabled().cloned().collect();
+        let super::PeerState { me, config, x3dh, contacts, blocked, requests, .. } = &mut self.state;
+        let own = *me.identity.public();
+        let standing = |i: &IdentityKey| super::requests::standing(contacts, blocked, requests, &own, i);
+        let mut ctx = super::Ctx { now, entropy, me, config, actions };
+        let input = x3dh.on_message(&mut ctx, message, &enabled, &standing)?;
         let (device, plaintext, learned) = match input {
             X3dhInput::Frame(device, plaintext, learned) => (device, plaintext, learned),
+            X3dhInput::Stranger(device, plaintext, held) => {
+                self.on_stranger(device, plaintext, *held, KeyExchange::X3dh, actions);
+                return Ok(());
+            }
             X3dhInput::Nothing(learned) => {
                 for identity in learned {
                     self.adopt_installations(now, &identity, entropy, actions)?;
@@ -93,20 +109,73 @@ impl Peer {
         for identity in learned.iter().filter(|i| **i != device.identity) {
             self.adopt_installations(now, identity, entropy, actions)?;
         }
-        let contact = self
-            .state
-            .contacts
-            .entry(device.identity)
-            .or_insert_with(|| Contact::from_first_message(device.identity, KeyExchange::X3dh));
-        contact.heard_via(KeyExchange::X3dh);
-        contact.saw_device(&device.installation, now);
-        self.adopt_devices(now, &device, entropy, actions)?;
-        self.adopt_installations(now, &device.identity, entropy, actions)?;
+        self.on_heard(now, &device, KeyExchange::X3dh, entropy, actions)?;
         if plaintext.is_empty() {
             // A bundle advert (54 "Partitioned devices"): the bundle was learned above.
             return Ok(());
         }
         self.on_frame(now, &device, &plaintext, entropy, actions)
+    }
+
+    /// A contact's device reached us over `kx`: record it, and let it join what is open to new
+    /// devices of the contact.
+    pub(super) fn on_heard(
+        &mut self,
+        now: Timestamp,
+        device: &Device,
+        kx: KeyExchange,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        if kx == KeyExchange::Noise {
+            return self.on_established(now, device.clone(), entropy, actions);
+        }
+        if let Some(contact) = self.state.contacts.get_mut(&device.identity) {
+            contact.heard_via(kx);
+            contact.saw_device(&device.installation, now);
+        }
+        self.adopt_devices(now, device, entropy, actions)?;
+        self.adopt_installations(now, &device.identity, entropy, actions)
+    }
+
+    /// A handshake we answered completed: a contact's session is kept; a blocked identity's is
+    /// dropped; a stranger's waits in a contact request for its first text.
+    fn on_answered(
+        &mut self,
+        now: Timestamp,
+        device: Device,
+        session: Box<crate::noise::sessions::NoiseSession>,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        let s = &self.state;
+        if s.requests.contains(&device.identity) && !s.blocked.contains(&device.identity) {
+            self.state.requests.add_session(device, session);
+            return Ok(());
+        }
+        match super::requests::standing(&s.contacts, &s.blocked, &s.requests, s.me.identity.public(), &device.identity)
+        {
+            Standing::Contact => {
+                let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
+                noise.add_answered(&mut ctx, device.clone(), *session);
+                self.on_established(now, device, entropy, actions)
+            }
+            Standing::Blocked => Ok(()),
+            Standing::Requested => {
+                self.state.requests.add_session(device, session);
+                Ok(())
+            }
+            Standing::Stranger => {
+                self.hold(Request { device, first: None, held: Held::Noise(session), more: Vec::new() }, actions);
+                Ok(())
+            }
+        }
+    }
+
+    /// The first text on a stranger's Noise session: show the request.
+    fn on_first_noise_text(&mut self, device: &Device, plaintext: &[u8], actions: &mut Vec<Action>) {
+        actions
+            .extend(super::requests::shown_request(device, plaintext, KeyExchange::Noise).map(Action::ContactRequest));
     }
 
     /// Installations of `identity` learned from its bundle join its open messages, up to the
@@ -158,13 +227,10 @@ impl Peer {
         actions: &mut Vec<Action>,
     ) -> Result<(), PeerError> {
         if device.identity != *self.identity() {
-            let contact = self
-                .state
-                .contacts
-                .entry(device.identity)
-                .or_insert_with(|| Contact::from_first_message(device.identity, KeyExchange::Noise));
-            contact.heard_via(KeyExchange::Noise);
-            contact.saw_device(&device.installation, now);
+            if let Some(contact) = self.state.contacts.get_mut(&device.identity) {
+                contact.heard_via(KeyExchange::Noise);
+                contact.saw_device(&device.installation, now);
+            }
             if self.state.config.noise_multi_device == super::NoiseMultiDevice::N11m {
                 self.share_session(now, &device, entropy, actions)?;
             }

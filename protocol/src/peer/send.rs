@@ -37,6 +37,11 @@ impl Peer {
         entropy: &mut dyn Entropy,
         actions: &mut Vec<Action>,
     ) -> Result<(), PeerError> {
+        if self.state.blocked.contains(&to) {
+            return Err(PeerError::Blocked(to));
+        }
+        // Writing to a stranger whose request is pending accepts it.
+        self.admit(now, &to, entropy, actions)?;
         let preferred = self.state.config.preferred_key_exchange;
         let contact =
             self.state.contacts.entry(to).or_insert_with(|| Contact::from_card(&ContactCard::identity_only(to)));
@@ -334,7 +339,8 @@ impl Peer {
         Ok(())
     }
 
-    /// Ends the Noise sessions with every device of `with` (37 termination, public or private).
+    /// Ends the chat with `with`: its Noise sessions (37 termination, public or private) and its
+    /// X3DH sessions (retired, see [`super::Event::EndChat`]).
     pub(super) fn end_chat(
         &mut self,
         now: Timestamp,
@@ -354,7 +360,7 @@ impl Peer {
             .encode()
         };
         let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
-        let ended = noise.end_sessions(&mut ctx, with, public, terminate)?;
+        let ended = noise.end_sessions(&mut ctx, with, public, terminate)? + self.state.x3dh.end_sessions(with);
         if ended == 0 {
             return Err(PeerError::UnknownContact(*with));
         }

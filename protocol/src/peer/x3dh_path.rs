@@ -15,8 +15,11 @@
 //!   topic) messages go to the negotiated topic.
 //! - **No bundle**: first contact without a bundle uses the no-bundle message (no forward
 //!   secrecy), addressed to any installation and carrying our bundle.
-//! - **Partitioned devices**: a message from another identity with entries but none for us
-//!   gets an empty no-bundle reply carrying our bundle, at most once per [`ADVERT_INTERVAL`].
+//! - **Partitioned devices**: a message with entries for other installations of our identity
+//!   but none for us gets an empty no-bundle reply carrying our bundle, sent only to the identity
+//!   the message proves (its verified bundle lists the sending installation and every entry to
+//!   us names it), at most once per identity per [`ADVERT_INTERVAL`] and at most
+//!   [`ADVERT_BUDGET`] times in all per interval.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -29,6 +32,7 @@ use super::contacts::KeyExchange;
 use super::delivery::Device;
 use super::derived::Derived;
 use super::error::PeerError;
+use super::requests::Held;
 use super::topics::partition_topic;
 use crate::identity::{IdentityKey, IdentityKeyPair, InstallationId};
 use crate::time::Timestamp;
@@ -42,6 +46,17 @@ use crate::x3dh::{
 pub(crate) const BUNDLE_REPUBLISH: Duration = Duration::from_secs(6 * 3600);
 /// Least time between two bundle adverts to one identity (status-go `deviceNotFoundAckInterval`).
 pub(crate) const ADVERT_INTERVAL: Duration = Duration::from_secs(7200);
+/// Bundle adverts sent per [`ADVERT_INTERVAL`] in all: bounds what replays on our partition
+/// topic make us send (and the `adverts` map).
+pub const ADVERT_BUDGET: usize = 16;
+/// Installations of our own identity remembered from our bundles (partitioned devices).
+pub(crate) const OWN_INSTALLATIONS: usize = 16;
+/// Bundles of one message that are looked at (every message carries its sender's bundle): the
+/// rest are ignored, so a message costs at most this many signature checks.
+pub(crate) const BUNDLES_PER_MESSAGE: usize = 2;
+/// Installations remembered per contact (each may hold sessions): the oldest beyond it are
+/// forgotten.
+pub(crate) const INSTALLATIONS_PER_CONTACT: usize = 2 * crate::x3dh::MAX_BUNDLE_INSTALLATIONS;
 /// Sessions kept per contact installation (candidates and superseded ones).
 pub(crate) const SESSIONS_PER_DEVICE: usize = 6;
 
@@ -95,11 +110,13 @@ impl DeviceSessions {
 /// What we know about one contact on this path.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct ContactState {
-    /// For each installation, the verified bundle carrying its newest signed prekey. Every
-    /// device of an account publishes bundles signed at its own clock, so no single bundle is
-    /// authoritative: a device's own advert may look older than a sibling's bundle that does not
-    /// list it yet.
-    bundles: BTreeMap<InstallationId, VerifiedBundle>,
+    /// The contact's verified bundles, each kept once. Every device of an account publishes
+    /// bundles signed at its own clock, so no single bundle is authoritative: a device's own
+    /// advert may look older than a sibling's bundle that does not list it yet.
+    bundles: Vec<VerifiedBundle>,
+    /// For each installation, the index in `bundles` of the one carrying its newest prekey
+    /// (every bundle kept is named here).
+    newest: BTreeMap<InstallationId, usize>,
     /// Highest prekey version seen per installation.
     versions: BTreeMap<InstallationId, u32>,
     devices: BTreeMap<InstallationId, DeviceSessions>,
@@ -112,6 +129,63 @@ struct ContactState {
 }
 
 impl ContactState {
+    /// The bundle carrying `installation`'s newest prekey.
+    fn bundle_for(&self, installation: &InstallationId) -> Option<&VerifiedBundle> {
+        self.newest.get(installation).and_then(|i| self.bundles.get(*i))
+    }
+
+    /// Records that `bundle` carries the newest prekey of `installation`, keeping one copy of
+    /// each bundle and none that no installation names.
+    fn set_newest(&mut self, installation: &InstallationId, bundle: &VerifiedBundle) {
+        let index = match self.bundles.iter().position(|b| b == bundle) {
+            Some(i) => i,
+            None => {
+                self.bundles.push(bundle.clone());
+                self.bundles.len() - 1
+            }
+        };
+        self.newest.insert(installation.clone(), index);
+        self.compact();
+    }
+
+    /// Drops bundles no installation names and renumbers the rest.
+    fn compact(&mut self) {
+        let used: BTreeSet<usize> = self.newest.values().copied().collect();
+        if used.len() == self.bundles.len() {
+            return;
+        }
+        let renumber: BTreeMap<usize, usize> = used.iter().enumerate().map(|(new, old)| (*old, new)).collect();
+        let mut index = 0;
+        self.bundles.retain(|_| {
+            index += 1;
+            used.contains(&(index - 1))
+        });
+        for i in self.newest.values_mut() {
+            *i = renumber.get(i).copied().unwrap_or(0);
+        }
+    }
+
+    /// Forgets the installations beyond [`INSTALLATIONS_PER_CONTACT`]: first those without a
+    /// session, oldest bundle first. Returns the forgotten ones.
+    fn enforce_installation_cap(&mut self) -> Vec<InstallationId> {
+        let mut forgotten = Vec::new();
+        while self.versions.len() > INSTALLATIONS_PER_CONTACT {
+            let victim = self
+                .versions
+                .keys()
+                .min_by_key(|i| (self.devices.contains_key(*i), self.bundle_for(i).map(VerifiedBundle::timestamp_ns)))
+                .cloned();
+            let Some(victim) = victim else { break };
+            self.versions.remove(&victim);
+            self.newest.remove(&victim);
+            self.devices.remove(&victim);
+            self.agreed.remove(&victim);
+            forgotten.push(victim);
+        }
+        self.compact();
+        forgotten
+    }
+
     /// The negotiated content topic with `contact` (`None` if the static-static DH is
     /// non-contributory, which validated identity keys never are).
     fn negotiated_topic(&self, me: &IdentityKeyPair, contact: &IdentityKey) -> Option<&str> {
@@ -131,7 +205,11 @@ pub(crate) struct X3dhPath {
     contacts: BTreeMap<IdentityKey, ContactState>,
     /// Sender installation → identity, for messages without an X3DH header.
     installations: BTreeMap<InstallationId, IdentityKey>,
+    /// When we last adverted our bundle to each identity (within [`ADVERT_INTERVAL`]).
     adverts: BTreeMap<IdentityKey, Timestamp>,
+    /// Installations listed in bundles of our own identity (paired or not, e.g. the device an
+    /// account was recovered from): entries for them make a message addressed to our identity.
+    own_installations: BTreeSet<InstallationId>,
     /// Our bundle changed because our devices did: push it to every contact (54 "The bundle
     /// MUST be propagated to contacts"), repeated for a while since a push is not acknowledged.
     push: Option<DevicePush>,
@@ -150,8 +228,23 @@ struct DevicePush {
 /// How long a device-change push is repeated.
 pub(crate) const DEVICE_PUSH_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// How the peer stands with an identity (decides what its X3DH messages may make us store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Standing {
+    /// A contact (or our own identity): bundles and sessions are kept.
+    Contact,
+    /// A stranger whose contact request was shown: dropped until accepted.
+    Requested,
+    /// Blocked: dropped.
+    Blocked,
+    /// Anyone else: a decrypting first message becomes a contact request.
+    Stranger,
+}
+
 /// What an X3DH message turned out to be.
 pub(crate) enum X3dhInput {
+    /// A stranger's first message decrypted: its device, the frame, and what accepting needs.
+    Stranger(Device, Vec<u8>, Box<Held>),
     /// Only bundles (or nothing for us by design); the identities whose bundles were learned.
     Nothing(Vec<IdentityKey>),
     /// A decrypted frame from a device, and the identities whose bundles were learned.
@@ -188,7 +281,7 @@ impl X3dhPath {
         let store = self.prekeys.as_ref().ok_or(PeerError::InvalidContact("prekeys not initialised"))?;
         let mut prekeys: BTreeMap<InstallationId, SignedPrekey> =
             self.own_prekeys.iter().filter(|(i, _)| enabled.contains(*i)).map(|(i, p)| (i.clone(), *p)).collect();
-        let limit = ctx.config.max_devices.saturating_sub(1);
+        let limit = ctx.config.max_devices.min(crate::x3dh::MAX_BUNDLE_INSTALLATIONS).saturating_sub(1);
         while prekeys.len() > limit {
             let Some(first) = prekeys.keys().next().cloned() else { break };
             prekeys.remove(&first);
@@ -298,12 +391,12 @@ impl X3dhPath {
         let identity = *bundle.identity();
         let contact = self.contacts.entry(identity).or_default();
         for (installation, prekey) in bundle.prekeys() {
-            let newer = contact.bundles.get(installation).is_none_or(|known| {
+            let newer = contact.bundle_for(installation).is_none_or(|known| {
                 let known_version = known.prekey(installation).map_or(0, |p| p.version);
                 (known_version, known.timestamp_ns()) < (prekey.version, bundle.timestamp_ns())
             });
             if newer {
-                contact.bundles.insert(installation.clone(), bundle.clone());
+                contact.set_newest(installation, &bundle);
             }
             self.installations.insert(installation.clone(), identity);
             let known = contact.versions.entry(installation.clone()).or_insert(prekey.version);
@@ -316,13 +409,16 @@ impl X3dhPath {
                 }
             }
         }
+        for forgotten in contact.enforce_installation_cap() {
+            self.installations.remove(&forgotten);
+        }
     }
 
     /// Installations of `contact` we can address (from its bundles and known sessions).
     pub(crate) fn installations_of(&self, contact: &IdentityKey) -> Vec<InstallationId> {
         let Some(state) = self.contacts.get(contact) else { return Vec::new() };
         let mut all: BTreeSet<InstallationId> = state.devices.keys().cloned().collect();
-        all.extend(state.bundles.keys().cloned());
+        all.extend(state.newest.keys().cloned());
         all.into_iter().collect()
     }
 
@@ -348,14 +444,18 @@ impl X3dhPath {
     ) -> Result<Payload, PeerError> {
         let state = self.contacts.entry(*contact).or_default();
         let has_session = state.devices.get(installation).is_some_and(|d| d.active_index().is_some());
-        if !has_session && !state.bundles.contains_key(installation) {
+        if !has_session && !state.newest.contains_key(installation) {
             return Err(PeerError::UnknownContact(*contact));
         }
-        let device = state.devices.entry(installation.clone()).or_default();
+        let ContactState { devices, bundles, newest, .. } = state;
+        let device = devices.entry(installation.clone()).or_default();
         let index = match device.active_index() {
             Some(i) => i,
             None => {
-                let bundle = state.bundles.get(installation).ok_or(PeerError::UnknownContact(*contact))?;
+                let bundle = newest
+                    .get(installation)
+                    .and_then(|i| bundles.get(*i))
+                    .ok_or(PeerError::UnknownContact(*contact))?;
                 let prekey_version =
                     bundle.prekey(installation).map(|p| p.version).ok_or(PeerError::UnknownContact(*contact))?;
                 let session = initiate(&ctx.me.identity, &ctx.me.installation, bundle, installation, ctx.entropy)
@@ -437,27 +537,52 @@ impl X3dhPath {
         ctx: &mut Ctx<'_>,
         message: &WakuMessage,
         enabled: &BTreeSet<InstallationId>,
+        standing: &dyn Fn(&IdentityKey) -> Standing,
     ) -> Result<X3dhInput, PeerError> {
         let envelope = Envelope::decode(&message.payload).map_err(|_| PeerError::NotForUs)?;
+        let ours = envelope.payload_for(&ctx.me.installation).filter(|_| envelope.sender != ctx.me.installation);
+        // The cheapest check: a blocked sender (or one whose request is pending: it retries
+        // once accepted) costs no signature and no Diffie-Hellman.
+        let claimed = ours.and_then(|p| self.claimed_sender(p, &envelope.sender));
+        if claimed.is_some_and(|c| matches!(standing(&c), Standing::Blocked | Standing::Requested)) {
+            return Ok(X3dhInput::Nothing(Vec::new()));
+        }
         let me = *ctx.me.identity.public();
         let mut own_bundle_changed = false;
         let mut learned = Vec::new();
-        for wire in &envelope.bundles {
-            let Ok(bundle) = self.verify_bundle(wire) else { continue };
+        let verified: Vec<VerifiedBundle> = envelope
+            .bundles
+            .iter()
+            .take(BUNDLES_PER_MESSAGE)
+            .filter_map(|wire| self.verify_bundle(wire).ok())
+            .collect();
+        for bundle in &verified {
             if *bundle.identity() == me {
-                own_bundle_changed |= self.learn_own_devices(ctx, &bundle, enabled);
-            } else {
+                self.note_own_installations(bundle);
+                own_bundle_changed |= self.learn_own_devices(ctx, bundle, enabled);
+            } else if standing(bundle.identity()) == Standing::Contact {
                 learned.push(*bundle.identity());
-                self.learn_bundle(bundle);
+                self.learn_bundle(bundle.clone());
             }
         }
         if own_bundle_changed {
             self.invalidate_bundle(ctx.now);
         }
-        if envelope.sender == ctx.me.installation {
-            return Ok(X3dhInput::Nothing(learned));
-        }
-        match envelope.payload_for(&ctx.me.installation) {
+        let stranger = claimed.filter(|c| *c != me && standing(c) == Standing::Stranger);
+        match ours {
+            Some(Payload::Ratchet(encrypted)) if stranger.is_some() => {
+                self.stranger_ratchet(ctx, &envelope.sender, encrypted, &verified)
+            }
+            Some(Payload::NoBundle(sealed)) if stranger.is_some() => {
+                let plaintext = sealed.open(&ctx.me.identity, &envelope.sender).map_err(PeerError::X3dh)?;
+                let device = Device { identity: sealed.sender, installation: envelope.sender.clone() };
+                let bundle = sender_bundle(&verified, &device);
+                Ok(X3dhInput::Stranger(
+                    device,
+                    plaintext,
+                    Box::new(Held::X3dh { session: None, bundle: bundle.map(Box::new) }),
+                ))
+            }
             Some(Payload::Ratchet(encrypted)) => {
                 let (device, plaintext) = self.on_ratchet(ctx, &envelope.sender, encrypted)?;
                 Ok(X3dhInput::Frame(device, plaintext, learned))
@@ -467,10 +592,87 @@ impl X3dhPath {
                 Ok(X3dhInput::Frame(device, plaintext, learned))
             }
             None => {
-                self.on_not_addressed(ctx, &envelope, enabled)?;
+                self.on_not_addressed(ctx, &envelope, &verified, enabled)?;
                 Ok(X3dhInput::Nothing(learned))
             }
         }
+    }
+
+    /// Who an entry says it is from (unauthenticated until it decrypts).
+    fn claimed_sender(&self, payload: &Payload, sender: &InstallationId) -> Option<IdentityKey> {
+        match payload {
+            Payload::Ratchet(m) => {
+                m.initial.as_ref().map(|h| h.identity).or_else(|| self.installations.get(sender).copied())
+            }
+            Payload::NoBundle(sealed) => Some(sealed.sender),
+        }
+    }
+
+    /// A stranger's first ratchet message: X3DH proves its identity, and the session it opens is
+    /// handed out (for a contact request), not stored.
+    fn stranger_ratchet(
+        &self,
+        ctx: &mut Ctx<'_>,
+        sender: &InstallationId,
+        message: &EncryptedMessage,
+        verified: &[VerifiedBundle],
+    ) -> Result<X3dhInput, PeerError> {
+        let header = message.initial.as_ref().ok_or(PeerError::NotForUs)?;
+        let prekeys = self.prekeys.as_ref().ok_or(PeerError::NotForUs)?;
+        let (session, plaintext) = respond(&ctx.me.identity, &ctx.me.installation, prekeys, ctx.now, sender, message)
+            .map_err(PeerError::X3dh)?;
+        let version = prekeys.version_of(session.bundle_id(), ctx.now).unwrap_or(0);
+        let device = Device { identity: header.identity, installation: sender.clone() };
+        let bundle = sender_bundle(verified, &device);
+        let held = Held::X3dh { session: Some(Box::new((session, version))), bundle: bundle.map(Box::new) };
+        Ok(X3dhInput::Stranger(device, plaintext, Box::new(held)))
+    }
+
+    /// Keeps what an accepted contact request held: the sender's bundle and session.
+    pub(crate) fn adopt_request(
+        &mut self,
+        device: &Device,
+        session: Option<(Session, u32)>,
+        bundle: Option<VerifiedBundle>,
+    ) {
+        if let Some(bundle) = bundle {
+            self.learn_bundle(bundle);
+        }
+        let state = self.contacts.entry(device.identity).or_default();
+        if let Some((session, prekey_version)) = session {
+            let record = Record { session, ours: false, prekey_version, superseded: false };
+            state.devices.entry(device.installation.clone()).or_default().add(record);
+            state.agreed.insert(device.installation.clone());
+        }
+        self.installations.insert(device.installation.clone(), device.identity);
+    }
+
+    /// Retires every session with `contact` (the chat ended): they stay readable but are never
+    /// used to send again, so the next message starts new sessions. Returns how many
+    /// installations had a session to retire.
+    pub(crate) fn end_sessions(&mut self, contact: &IdentityKey) -> usize {
+        let Some(state) = self.contacts.get_mut(contact) else { return 0 };
+        let mut ended = 0;
+        for device in state.devices.values_mut() {
+            if device.active_index().is_some() {
+                device.records.iter_mut().for_each(|r| r.superseded = true);
+                ended += 1;
+            }
+        }
+        ended
+    }
+
+    /// Forgets everything about `identity` (it was blocked).
+    pub(crate) fn forget(&mut self, identity: &IdentityKey) {
+        self.contacts.remove(identity);
+        self.installations.retain(|_, owner| owner != identity);
+        self.adverts.remove(identity);
+    }
+
+    /// Sizes of the collections input can grow: contacts with state, known installations,
+    /// recent adverts.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        (self.contacts.len(), self.installations.len(), self.adverts.len())
     }
 
     /// [`VerifiedBundle::verify`], without the Ed25519 verification and point decompression
@@ -478,11 +680,11 @@ impl X3dhPath {
     /// sender's bundle, almost always unchanged, and verifying is a pure function of the bytes,
     /// so the earlier result stands.
     fn verify_bundle(&self, wire: &crate::proto::Bundle) -> Result<VerifiedBundle, crate::x3dh::BundleError> {
-        let held = self
-            .contacts
-            .iter()
-            .find(|(identity, _)| identity.as_bytes()[..] == wire.identity[..])
-            .and_then(|(_, contact)| contact.bundles.values().find(|b| b.to_proto() == *wire));
+        let identity = IdentityKey::from_slice(&wire.identity).ok();
+        let held = identity
+            .and_then(|i| self.contacts.get(&i))
+            .and_then(|contact| contact.bundles.iter().find(|b| b.signature().0[..] == wire.signature[..]))
+            .filter(|b| b.to_proto() == *wire);
         match held {
             Some(bundle) => Ok(bundle.clone()),
             None => VerifiedBundle::verify(wire),
@@ -575,30 +777,61 @@ impl X3dhPath {
     }
 
     /// 54 "Partitioned devices": entries for other installations of ours but none for this one.
+    /// Only a message addressed to our identity is answered, only to the identity it proves,
+    /// within the rate limits: a replay on our (shared) partition topic reflects nothing.
     fn on_not_addressed(
         &mut self,
         ctx: &mut Ctx<'_>,
         envelope: &Envelope,
+        verified: &[VerifiedBundle],
         enabled: &BTreeSet<InstallationId>,
     ) -> Result<(), PeerError> {
-        let Some(sender) = envelope.bundles.iter().find_map(|b| self.verify_bundle(b).ok()).map(|b| *b.identity())
-        else {
-            return Ok(());
+        let ours = |r: &Recipient| match r {
+            Recipient::Installation(i) => enabled.contains(i) || self.own_installations.contains(i),
+            Recipient::Any => false,
         };
-        if envelope.payloads.is_empty() || sender == *ctx.me.identity.public() {
+        if !envelope.payloads.keys().any(ours) {
             return Ok(());
         }
-        if self.adverts.get(&sender).is_some_and(|t| ctx.now.saturating_since(*t) < ADVERT_INTERVAL) {
+        let Some(sender) = proven_sender(envelope, verified, ctx.me.identity.public()) else { return Ok(()) };
+        self.adverts.retain(|_, t| ctx.now.saturating_since(*t) < ADVERT_INTERVAL);
+        if self.adverts.contains_key(&sender) || self.adverts.len() >= ADVERT_BUDGET {
             return Ok(());
         }
         self.adverts.insert(sender, ctx.now);
         self.send_without_bundle(ctx, &sender, &[], enabled)
     }
 
+    /// Remembers the installations a bundle of our own identity lists.
+    fn note_own_installations(&mut self, bundle: &VerifiedBundle) {
+        self.own_installations.extend(bundle.prekeys().keys().cloned());
+        while self.own_installations.len() > OWN_INSTALLATIONS {
+            self.own_installations.pop_first();
+        }
+    }
+
     /// Number of sessions held (all contacts and installations), for bound checks.
     pub(crate) fn session_count(&self) -> usize {
         self.contacts.values().flat_map(|c| c.devices.values()).map(|d| d.records.len()).sum()
     }
+}
+
+/// The sender's bundle among a message's verified bundles (it lists the sending installation).
+fn sender_bundle(verified: &[VerifiedBundle], device: &Device) -> Option<VerifiedBundle> {
+    verified.iter().find(|b| *b.identity() == device.identity && b.prekey(&device.installation).is_some()).cloned()
+}
+
+/// The identity an envelope proves it comes from: a verified bundle of that identity lists the
+/// sending installation, and every entry with a visible sender names the same identity. A bundle
+/// alone proves nothing (anyone can replay it); `None` when the envelope proves no other identity.
+fn proven_sender(envelope: &Envelope, verified: &[VerifiedBundle], me: &IdentityKey) -> Option<IdentityKey> {
+    let bundle = verified.iter().find(|b| b.prekey(&envelope.sender).is_some())?;
+    let identity = *bundle.identity();
+    let named = |p: &Payload| match p {
+        Payload::Ratchet(m) => m.initial.as_ref().is_none_or(|h| h.identity == identity),
+        Payload::NoBundle(sealed) => sealed.sender == identity,
+    };
+    (identity != *me && envelope.payloads.values().all(named)).then_some(identity)
 }
 
 impl WakuMessage {

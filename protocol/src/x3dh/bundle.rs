@@ -16,6 +16,12 @@ use crate::identity::{IdentityKey, IdentityKeyPair, InstallationId, Signature};
 use crate::proto;
 use crate::time::Timestamp;
 
+/// Installations one bundle may list (profile §4.2). An account's bundle lists the devices a
+/// message fans out to (54: n = 3, raised per configuration), so 8 leaves room; a larger bundle
+/// is refused before its signature is checked, which bounds what one bundle costs to verify
+/// and to store.
+pub const MAX_BUNDLE_INSTALLATIONS: usize = 8;
+
 /// One installation's signed prekey as listed in a bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SignedPrekey {
@@ -100,8 +106,8 @@ impl VerifiedBundle {
     }
 
     /// Verifies a wire bundle (checks in this order, first failure wins): suite, identity key,
-    /// signature length, at least one prekey, installation ids, prekey lengths, the signature,
-    /// then small-order prekeys.
+    /// signature length, at least one and at most [`MAX_BUNDLE_INSTALLATIONS`] prekeys,
+    /// installation ids, prekey lengths, the signature, then small-order prekeys.
     pub fn verify(bundle: &proto::Bundle) -> Result<Self, BundleError> {
         if bundle.suite != SUITE_D {
             return Err(BundleError::UnsupportedSuite(bundle.suite));
@@ -111,6 +117,9 @@ impl VerifiedBundle {
             bundle.signature.as_slice().try_into().map_err(|_| BundleError::SignatureLength(bundle.signature.len()))?;
         if bundle.signed_pre_keys.is_empty() {
             return Err(BundleError::NoPrekeys);
+        }
+        if bundle.signed_pre_keys.len() > MAX_BUNDLE_INSTALLATIONS {
+            return Err(BundleError::TooManyInstallations(bundle.signed_pre_keys.len()));
         }
         let prekeys = parse_prekeys(&bundle.signed_pre_keys)?;
         let signature = Signature(signature);
@@ -195,6 +204,9 @@ fn parse_prekeys(
 fn check_prekeys(prekeys: &BTreeMap<InstallationId, SignedPrekey>) -> Result<(), BundleError> {
     if prekeys.is_empty() {
         return Err(BundleError::NoPrekeys);
+    }
+    if prekeys.len() > MAX_BUNDLE_INSTALLATIONS {
+        return Err(BundleError::TooManyInstallations(prekeys.len()));
     }
     match prekeys.iter().find(|(_, p)| p.key.is_low_order()) {
         Some((id, _)) => Err(BundleError::WeakPrekey { installation: id.to_string() }),
@@ -284,6 +296,23 @@ mod tests {
         let mut b = wire.clone();
         b.signed_pre_keys.clear();
         assert_eq!(VerifiedBundle::verify(&b), Err(BundleError::NoPrekeys));
+        // Over the cap: refused before the signature, and never signed.
+        let mut b = wire.clone();
+        let mut e = SeededEntropy::from_u64(9);
+        while b.signed_pre_keys.len() <= MAX_BUNDLE_INSTALLATIONS {
+            b.signed_pre_keys
+                .insert(InstallationId::generate(&mut e).as_str().to_owned(), proto::SignedPreKey::default());
+        }
+        assert_eq!(VerifiedBundle::verify(&b), Err(BundleError::TooManyInstallations(MAX_BUNDLE_INSTALLATIONS + 1)));
+        let mut many = fixture().1;
+        while many.len() <= MAX_BUNDLE_INSTALLATIONS {
+            let key = *crate::crypto::KeyPair::generate(&mut e).public();
+            many.insert(InstallationId::generate(&mut e), SignedPrekey::new(key, 1));
+        }
+        assert_eq!(
+            VerifiedBundle::sign(&identity, many, Timestamp::ZERO),
+            Err(BundleError::TooManyInstallations(MAX_BUNDLE_INSTALLATIONS + 1))
+        );
         // A correctly signed bundle with a small-order prekey is still refused.
         let (identity, mut prekeys) = fixture();
         prekeys.values_mut().for_each(|p| p.key = PublicKey::from_bytes([0; 32]));

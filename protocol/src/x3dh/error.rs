@@ -19,6 +19,9 @@ pub enum BundleError {
     /// The bundle lists no signed prekey.
     #[error("bundle has no signed prekey")]
     NoPrekeys,
+    /// The bundle lists more than [`super::MAX_BUNDLE_INSTALLATIONS`] installations.
+    #[error("bundle lists {0} installations, more than the cap")]
+    TooManyInstallations(usize),
     /// An installation id is not a lowercase UUID v4.
     #[error("bundle installation id {0:?} is not a UUID v4")]
     InstallationId(String),

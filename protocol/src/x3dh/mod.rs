@@ -82,7 +82,7 @@ mod session;
 pub mod topic;
 
 pub use agreement::{initiator_secret, responder_secret};
-pub use bundle::{SignedPrekey, VerifiedBundle, signature_input};
+pub use bundle::{MAX_BUNDLE_INSTALLATIONS, SignedPrekey, VerifiedBundle, signature_input};
 pub use encoding::{AssociatedData, MAX_AD_LEN, SessionId, encode_ed, encode_x};
 pub use error::{BundleError, DecodeError, X3dhError};
 pub use fallback::NoBundleMessage;

@@ -23,6 +23,10 @@ pub struct Node {
     pub timer: Option<Timestamp>,
     pub online: bool,
     pub errors: usize,
+    /// Contact requests shown to this device's user.
+    pub requests: Vec<status_1to1::peer::ContactRequest>,
+    /// Whether the user accepts every contact request at once (true unless a test says not).
+    pub accepts_requests: bool,
 }
 
 /// One `Peer::handle` call that succeeded, with the peer before and after (see `World::history`).
@@ -47,6 +51,9 @@ pub fn event_name(event: &Event) -> &'static str {
         Event::ScanPairingQr { .. } => "ScanPairingQr",
         Event::ConfirmPairing { .. } => "ConfirmPairing",
         Event::EndChat { .. } => "EndChat",
+        Event::AcceptContactRequest(_) => "AcceptContactRequest",
+        Event::DeclineContactRequest(_) => "DeclineContactRequest",
+        Event::BlockContact(_) => "BlockContact",
     }
 }
 
@@ -98,6 +105,8 @@ impl World {
             timer: None,
             online: true,
             errors: 0,
+            requests: vec![],
+            accepts_requests: true,
         });
         let i = self.nodes.len() - 1;
         self.event(i, Event::Start).expect("start");
@@ -142,7 +151,8 @@ impl World {
     }
 
     fn apply(&mut self, i: usize, actions: Vec<Action>) {
-        // Store answers are handed over after the whole list is carried out, as a network would:
+        // Store answers (and the user's answers to contact requests) are handed over after the
+        // whole list is carried out, as a network would:
         // answering inside the loop would let a later `SetTimer` of the list overwrite the
         // timer the answer's own handling set.
         let mut answers = Vec::new();
@@ -158,6 +168,12 @@ impl World {
                     }
                 }
                 Action::Deliver(d) => self.nodes[i].delivered.push(d),
+                Action::ContactRequest(request) => {
+                    if self.nodes[i].accepts_requests {
+                        answers.push(Event::AcceptContactRequest(request.from));
+                    }
+                    self.nodes[i].requests.push(request);
+                }
                 Action::Delivered(id) => self.nodes[i].acked.push(id),
                 Action::DeliveryFailed { .. } => self.nodes[i].failed += 1,
                 Action::SetTimer(at) => self.nodes[i].timer = Some(at),

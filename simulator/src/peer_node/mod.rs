@@ -379,6 +379,15 @@ impl PeerNode {
                     self.query_store(request, &content_topics, start, end, queue, out);
                 }
                 Action::Deliver(delivery) => self.deliver(&delivery, out),
+                // The social graph is symmetric and both sides add each other, so a request
+                // comes from a contact only in a race; the user accepts those, as a user would,
+                // and leaves anyone else's request unanswered.
+                Action::ContactRequest(request) => {
+                    let from = self.registry.borrow().user_of(&request.from);
+                    if from.is_some_and(|u| self.dir.contacts_of(self.spec.user).contains(&u)) {
+                        queue.push_back(Event::AcceptContactRequest(request.from));
+                    }
+                }
                 Action::Notice(Notice::DuplicateSuppressed(_)) => {
                     out.push(NodeAction::Notify(Notification::DuplicateSuppressed));
                 }
@@ -417,6 +426,9 @@ impl PeerNode {
         };
         out.push(bound("peer.remembered_ids", bounds.remembered_ids, config.delivery.dedup_capacity));
         out.push(bound("peer.pending_handshakes", bounds.pending_handshakes, config.max_pending_noise_handshakes));
+        out.push(bound("peer.contact_requests", bounds.contact_requests, config.max_contact_requests));
+        out.push(bound("peer.x3dh_contacts", bounds.x3dh_contacts, bounds.contacts));
+        out.push(bound("peer.adverts", bounds.adverts, status_1to1::peer::ADVERT_BUDGET));
     }
 
     /// A plaintext for the user. Copies of our own messages from our other devices are not

@@ -175,6 +175,8 @@ impl World {
                     }
                 }
                 Action::SetTimer(at) => node.timer = Some(at),
+                // The user accepts every contact request.
+                Action::ContactRequest(request) => queue.push((i, Event::AcceptContactRequest(request.from))),
                 Action::ShowPairingQr { qr, nametag, .. } => self.qr = Some((qr, nametag)),
                 Action::QueryStore { request, content_topics, start, end, .. } => {
                     let messages = self

@@ -66,6 +66,7 @@ pub(crate) fn bundle_error_name(e: &BundleError) -> &'static str {
         BundleError::BadSignature => "bad-signature",
         BundleError::WeakPrekey { .. } => "weak-prekey",
         BundleError::IdentityMismatch => "identity-mismatch",
+        BundleError::TooManyInstallations(_) => "too-many-installations",
         _ => "unknown-bundle-error",
     }
 }
