@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::dist::exponential;
+use crate::hostile::HostileConfig;
 use crate::ids::{DeviceId, NetAddr, ServiceId};
 use crate::net::LinkFaults;
 use crate::net::adversary::AdversaryConfig;
@@ -49,6 +50,9 @@ pub struct FaultConfig {
     pub drift_max_ppm: u32,
     /// The adversary.
     pub adversary: AdversaryConfig,
+    /// The hostile adversaries (stranger flood, reflector, store bursts); off by default.
+    #[serde(default)]
+    pub hostile: HostileConfig,
 }
 
 /// One interval fault.

@@ -20,12 +20,14 @@
 //! - [`invariants`]: safety checks on every step and the eventual-delivery check.
 //! - [`faults`], [`workload`], [`scenario`]: what happens, to whom, drawn per seed
 //!   (swarm testing).
+//! - [`hostile`]: outsiders flooding victims with strangers, reflections and store bursts.
 //! - [`standin`]: a small chat node exercising all of the above until the real peer lands.
 //! - [`minimize`], [`report`]: shrinking failing schedules; summary tables and SVG plots.
 
 pub mod dist;
 pub mod faults;
 pub mod hashing;
+pub mod hostile;
 pub mod ids;
 pub mod invariants;
 pub mod metrics;

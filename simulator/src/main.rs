@@ -268,6 +268,22 @@ fn cmd_run(a: &RunArgs) -> Result<bool, String> {
         cfg.node,
         cfg.key_exchange
     );
+    let h = &cfg.faults.hostile;
+    if h.is_active() {
+        eprintln!(
+            "hostile: {} victim(s) · {} strangers, {:.0} texts/h each ({:.0}% fresh) · {:.0} big bundles/h of {} \
+             installations · reflect {:.0}% · {:.0} store bursts/h of {}",
+            h.victims,
+            h.strangers,
+            h.stranger_texts_per_hour,
+            100.0 * h.fresh_share,
+            h.big_bundles_per_hour,
+            h.bundle_installations,
+            100.0 * h.reflect,
+            h.bursts_per_hour,
+            h.burst_messages
+        );
+    }
     let (report, wall) = run_one(cfg, None, &a.scenario, &a.output)?;
     print_outcome(&report, wall, Some((&spec, a.scenario.extra_args())), &a.output)
 }

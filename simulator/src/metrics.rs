@@ -101,6 +101,8 @@ pub struct Metrics {
     pub node_errors: u64,
     /// Node publishes.
     pub publishes: u64,
+    /// Node publishes made while handling a message the adversary published.
+    pub answers_to_strangers: u64,
     /// Store queries sent.
     pub store_queries: u64,
     /// Snapshots persisted, and their total size.

@@ -139,3 +139,18 @@ fn a_peer_publishing_before_persisting_is_caught() {
     });
     assert_peer_caught(crate::peer_node::PeerMutation::PublishBeforePersist, &s, &[ViolationKind::KeyNonceReuse]);
 }
+
+/// A node that answers every frame it refuses is an amplifier: a burst of junk at a victim makes
+/// it publish past the bound, caught as `AnswersToStrangers`; the correct node answers none.
+#[test]
+fn answering_strangers_is_caught() {
+    let mut config = spec(|_| {}).config(1);
+    config.faults.hostile =
+        crate::hostile::HostileConfig { victims: 2, bursts_per_hour: 200.0, burst_messages: 100, ..Default::default() };
+    let r = run_mutant(config.clone(), Mutation::AnswerStrangers, RunOptions::default());
+    assert_eq!(r.violations.first().map(|v| v.kind), Some(ViolationKind::AnswersToStrangers), "{:?}", r.violations);
+    let clean = run_standin(config, RunOptions::default());
+    assert!(clean.passed(), "{:?}", clean.violations.first());
+    let burst = clean.hostile.as_ref().map(|h| h.of(crate::hostile::HostileKind::Burst)).unwrap_or_default();
+    assert!(burst.handled > 100 && burst.answered == 0, "{burst:?}");
+}

@@ -4,6 +4,30 @@ use std::fmt::Write as _;
 
 use crate::world::RunReport;
 
+/// One row per hostile kind: injected, handled, rejected, answered (answer messages).
+fn hostile_rows(h: &crate::hostile::HostileStats) -> Vec<(&'static str, String)> {
+    use crate::hostile::HostileKind;
+    let mut rows =
+        vec![("hostile: stranger identities", format!("{} ({} stranger errors)", h.identities, h.stranger_errors))];
+    for kind in HostileKind::ALL {
+        let c = h.of(kind);
+        let label = match kind {
+            HostileKind::Stranger => "hostile strangers: sent/handled/rej/ans",
+            HostileKind::BigBundle => "hostile big bundles: sent/handled/rej/ans",
+            HostileKind::Reflection => "hostile reflections: sent/handled/rej/ans",
+            HostileKind::Burst => "hostile burst junk: sent/handled/rej/ans",
+            HostileKind::Other => "other adversary msgs: handled/rej/ans",
+        };
+        let value = if kind == HostileKind::Other {
+            format!("{} / {} / {} ({} msgs)", c.handled, c.rejected, c.answered, c.answers)
+        } else {
+            format!("{} / {} / {} / {} ({} msgs)", c.injected, c.handled, c.rejected, c.answered, c.answers)
+        };
+        rows.push((label, value));
+    }
+    rows
+}
+
 /// The summary table. `wall_secs` is measured by the caller (the library never reads a clock).
 pub fn summary(r: &RunReport, wall_secs: Option<f64>) -> String {
     let m = &r.metrics;
@@ -40,6 +64,7 @@ pub fn summary(r: &RunReport, wall_secs: Option<f64>) -> String {
             "adversary drop / tamper / inject",
             format!("{} / {} / {}", r.net.adv_dropped, r.net.adv_tampered, r.net.adv_injected),
         ),
+        ("answers to the adversary", m.answers_to_strangers.to_string()),
         (
             "invariant checks passed",
             format!("{} ({} violations)", r.checks.saturating_sub(r.violation_count), r.violation_count),
@@ -48,6 +73,9 @@ pub fn summary(r: &RunReport, wall_secs: Option<f64>) -> String {
         ("memory per device", format!("{} B (max {} B)", r.memory.per_device_bytes, r.memory.max_device_bytes)),
         ("trace hash", r.trace_hex()),
     ];
+    let hostile = r.hostile.as_ref().map(hostile_rows).unwrap_or_default();
+    let at = rows.len() - 4;
+    rows.splice(at..at, hostile);
     if let Some(w) = wall_secs {
         rows.insert(rows.len() - 1, ("events/s (wall)", format!("{:.0}", m.events as f64 / w.max(1e-9))));
         rows.insert(rows.len() - 1, ("wall time", format!("{w:.2} s")));

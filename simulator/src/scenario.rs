@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::FaultConfig;
+use crate::hostile::HostileConfig;
 use crate::net::adversary::AdversaryConfig;
 use crate::net::loss::GilbertElliott;
 use crate::net::{LinkFaults, NetConfig};
@@ -93,6 +94,7 @@ pub fn default_faults() -> FaultConfig {
         skew_max_ms: 30_000,
         drift_max_ppm: 50,
         adversary: AdversaryConfig { drop: 0.005, tamper: 0.005, replay: 0.01, inject: 0.005 },
+        hostile: HostileConfig::default(),
     }
 }
 
@@ -188,6 +190,8 @@ pub fn swarm(preset: Preset, seed: u64) -> ScenarioConfig {
     } else {
         AdversaryConfig::default()
     };
+    // A separate sub-stream: the draws above are what they were before hostile mode existed.
+    f.hostile = HostileConfig::swarm(seed);
     let n = &mut c.net;
     n.store_nodes = r.range_inclusive(1, 3) as u16;
     n.service_nodes = n.store_nodes.max(r.range_inclusive(2, 3) as u16);
@@ -268,6 +272,10 @@ pub struct Overrides {
     /// Adversary probability for each of drop, tamper, replay and inject.
     #[arg(long)]
     pub adversary: Option<f64>,
+    /// Hostile adversaries (stranger flood, reflector, store bursts): `on` runs them with rates
+    /// drawn from the seed, `off` never; unset, a swarm draws them on some seeds.
+    #[arg(long, value_enum)]
+    pub hostile: Option<Toggle>,
     /// Number of store nodes.
     #[arg(long)]
     pub store_nodes: Option<u16>,
@@ -289,6 +297,15 @@ pub struct Overrides {
     /// Skip the liveness check.
     #[arg(long)]
     pub no_liveness: bool,
+}
+
+/// On or off, on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Toggle {
+    /// On.
+    On,
+    /// Off.
+    Off,
 }
 
 /// What the user asked for: a preset, optionally swarmed, plus overrides.
@@ -368,6 +385,11 @@ impl Overrides {
         if let Some(p) = self.adversary {
             f.adversary = AdversaryConfig { drop: p, tamper: p, replay: p, inject: p };
         }
+        match self.hostile {
+            Some(Toggle::On) => f.hostile = HostileConfig::drawn(c.seed),
+            Some(Toggle::Off) => f.hostile = HostileConfig::default(),
+            None => {}
+        }
         if let Some(n) = self.store_nodes {
             c.net.store_nodes = n.max(1);
             c.net.service_nodes = c.net.service_nodes.max(c.net.store_nodes);
@@ -410,6 +432,7 @@ impl Overrides {
         push("store-failure", self.store_failure.map(|v| v.to_string()));
         push("lightpush-failure", self.lightpush_failure.map(|v| v.to_string()));
         push("adversary", self.adversary.map(|v| v.to_string()));
+        push("hostile", self.hostile.map(|t| format!("{t:?}").to_lowercase()));
         push("store-nodes", self.store_nodes.map(|v| v.to_string()));
         push("retention", self.retention.map(format_duration_ms));
         push("store-capacity", self.store_capacity.map(|v| v.to_string()));

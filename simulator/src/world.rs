@@ -15,6 +15,7 @@ use std::rc::Rc;
 use status_1to1::waku::WakuMessage;
 
 use crate::faults::{Fault, FaultSchedule};
+use crate::hostile::{Act, Hostile, HostileInjection, HostileKind, HostileStats};
 use crate::ids::{DeviceId, MessageId, NetAddr, ServiceId, TopicId, UserId};
 use crate::invariants::{Checker, Violation};
 use crate::metrics::Metrics;
@@ -95,6 +96,10 @@ enum SimEvent {
     },
     AdversaryPublish {
         message: Box<WakuMessage>,
+        kind: Option<HostileKind>,
+    },
+    HostileAct {
+        act: Act,
     },
     RetentionSweep {
         svc: ServiceId,
@@ -124,6 +129,7 @@ impl SimEvent {
             SimEvent::FaultEnd { index } => ("fault-end", u64::from(*index), 0),
             SimEvent::FilterPing { dev } => ("filter-ping", u64::from(dev.0), 0),
             SimEvent::AdversaryPublish { .. } => ("adversary-publish", 0, 0),
+            SimEvent::HostileAct { act } => ("hostile-act", act.code(), 0),
             SimEvent::RetentionSweep { svc } => ("retention", u64::from(svc.0), 0),
             SimEvent::Liveness => ("liveness", 0, 0),
         }
@@ -342,6 +348,8 @@ pub struct RunReport {
     pub memory: MemoryEstimate,
     /// Trace sink write error, if any.
     pub trace_error: Option<String>,
+    /// What the hostile adversaries did and how the devices took it (when they ran).
+    pub hostile: Option<HostileStats>,
 }
 
 impl RunReport {
@@ -387,6 +395,18 @@ pub struct World<F: NodeFactory> {
     actions: Vec<NodeAction>,
     arrivals: Vec<Arrival>,
     injections: Vec<Injection>,
+    hostile: Option<Hostile>,
+    hostile_out: Vec<HostileInjection>,
+    /// Set while a device handles a message the adversary published: its publishes answer
+    /// strangers.
+    answering: Option<StrangerCall>,
+}
+
+/// What one device call on an adversary's message did.
+#[derive(Debug, Clone, Copy)]
+struct StrangerCall {
+    publishes: u64,
+    rejected: bool,
 }
 
 impl<F: NodeFactory> World<F> {
@@ -434,6 +454,11 @@ impl<F: NodeFactory> World<F> {
             SimRng::new(seed, "network", 0),
             adversary,
         );
+        let hostile = cfg
+            .faults
+            .hostile
+            .is_active()
+            .then(|| Hostile::new(cfg.faults.hostile.clone(), seed, &dir, cfg.key_exchange));
         let pubsub_names = Rc::new((0..cfg.net.shards.max(1)).map(|s| net.topics.pubsub(s).to_owned()).collect());
         let schedule = opts.schedule.unwrap_or_else(|| draw_schedule(&cfg, devices.len()));
         let fault_end = SimTime::from_millis(cfg.fault_phase_ms);
@@ -459,6 +484,9 @@ impl<F: NodeFactory> World<F> {
             actions: Vec::new(),
             arrivals: Vec::new(),
             injections: Vec::new(),
+            hostile,
+            hostile_out: Vec::new(),
+            answering: None,
             cfg,
         };
         world.seed_events();
@@ -497,6 +525,50 @@ impl<F: NodeFactory> World<F> {
             );
         }
         self.queue.push(self.fault_end, SimEvent::Liveness);
+        for act in [Act::StrangerText, Act::BigBundle, Act::Burst] {
+            self.schedule_hostile(act);
+        }
+    }
+
+    /// Schedules the next hostile act of this kind, inside the fault phase.
+    fn schedule_hostile(&mut self, act: Act) {
+        let Some(delay) = self.hostile.as_mut().and_then(|h| h.next_delay_ms(act)) else { return };
+        let at = self.now.plus_millis(delay);
+        if at < self.fault_end {
+            self.queue.push(at, SimEvent::HostileAct { act });
+        }
+    }
+
+    fn hostile_act(&mut self, act: Act) {
+        if self.phase != Phase::Faults {
+            return;
+        }
+        let Some(mut hostile) = self.hostile.take() else { return };
+        let mut out = std::mem::take(&mut self.hostile_out);
+        let (devices, topics) = (&self.devices, &self.net.topics);
+        let topics_of = |d: DeviceId| {
+            devices
+                .get(d.0 as usize)
+                .map_or_else(Vec::new, |s| s.topics.iter().map(|t| topics.name(*t).to_owned()).collect())
+        };
+        hostile.act(self.now, act, topics_of, &mut out);
+        self.hostile = Some(hostile);
+        self.schedule_injections(&mut out);
+        self.hostile_out = out;
+        self.schedule_hostile(act);
+    }
+
+    fn schedule_injections(&mut self, out: &mut Vec<HostileInjection>) {
+        for inj in out.drain(..) {
+            let ev = SimEvent::AdversaryPublish { message: Box::new(inj.message), kind: Some(inj.kind) };
+            self.queue.push(self.now.plus_millis(inj.delay_ms), ev);
+        }
+    }
+
+    /// The relay hash a message will have (for tagging hostile injections).
+    fn hash_of(&mut self, message: &WakuMessage) -> Option<[u8; 32]> {
+        let topic = self.net.topics.intern(&message.content_topic)?;
+        Some(message.hash(self.net.topics.pubsub(self.net.topics.shard(topic))))
     }
 
     /// Runs to the end (or the first violation) and reports.
@@ -570,6 +642,7 @@ impl<F: NodeFactory> World<F> {
             fault_events: self.schedule.len(),
             memory,
             trace_error: err.map(|e| e.to_string()),
+            hostile: self.hostile.map(|h| h.stats),
         }
     }
 
@@ -609,7 +682,13 @@ impl<F: NodeFactory> World<F> {
             SimEvent::FaultStart { index } => self.fault_start(index),
             SimEvent::FaultEnd { index } => self.fault_end(index),
             SimEvent::FilterPing { dev } => self.filter_ping(dev),
-            SimEvent::AdversaryPublish { message } => {
+            SimEvent::AdversaryPublish { message, kind } => {
+                if let Some(kind) = kind
+                    && let Some(hash) = self.hash_of(&message)
+                    && let Some(h) = self.hostile.as_mut()
+                {
+                    h.tag(hash, kind);
+                }
                 self.net.stats.adv_injected += 1;
                 let bytes = message.to_bytes();
                 let _ = self.relay_publish(NetAddr::Adversary, *message, &bytes);
@@ -619,6 +698,7 @@ impl<F: NodeFactory> World<F> {
                 let next = self.now.plus_millis(self.cfg.net.store.retention_interval_ms.max(1_000));
                 self.queue.push(next, SimEvent::RetentionSweep { svc });
             }
+            SimEvent::HostileAct { act } => self.hostile_act(act),
             SimEvent::Liveness => self.enter_liveness(),
         }
     }
@@ -813,6 +893,9 @@ impl<F: NodeFactory> World<F> {
             }
             Notification::Rejected { reason } => {
                 self.metrics.rejected += 1;
+                if let Some(call) = self.answering.as_mut() {
+                    call.rejected = true;
+                }
                 ("rejected", *reason as u64)
             }
             Notification::KeyUse { nonce, .. } => {
@@ -858,6 +941,10 @@ impl<F: NodeFactory> World<F> {
     fn act_publish(&mut self, dev: DeviceId, local_ms: u64, request: u64, message: WakuMessage, via: PublishVia) {
         let bytes = message.to_bytes();
         self.checker.on_publish(self.now, dev, local_ms, &message, bytes.len());
+        if let Some(call) = self.answering.as_mut() {
+            call.publishes += 1;
+            self.checker.on_answer_to_stranger(self.now, dev);
+        }
         self.metrics.publishes += 1;
         self.action_trace("publish", u64::from(dev.0), request);
         let Some(slot) = self.slot(dev) else { return };
@@ -911,10 +998,20 @@ impl<F: NodeFactory> World<F> {
         for inj in injections.drain(..) {
             self.queue.push(
                 self.now.plus_millis(inj.delay_ms),
-                SimEvent::AdversaryPublish { message: Box::new(inj.message) },
+                SimEvent::AdversaryPublish { message: Box::new(inj.message), kind: None },
             );
         }
         self.injections = injections;
+        if origin != NetAddr::Adversary
+            && self.phase == Phase::Faults
+            && let Some(mut hostile) = self.hostile.take()
+        {
+            let mut out = std::mem::take(&mut self.hostile_out);
+            hostile.on_publish(self.now, &env.message, &mut out);
+            self.hostile = Some(hostile);
+            self.schedule_injections(&mut out);
+            self.hostile_out = out;
+        }
         let mut arrivals = std::mem::take(&mut self.arrivals);
         arrivals.clear();
         self.net.relay_fanout(self.now, &env, origin, &mut arrivals);
@@ -955,7 +1052,22 @@ impl<F: NodeFactory> World<F> {
         };
         let names = Rc::clone(&self.pubsub_names);
         let pubsub = names.get(usize::from(env.pubsub)).map_or("", String::as_str);
-        self.run_node(dev, NodeEvent::Message { message: &env.message, hash: &env.hash, pubsub_topic: pubsub, source });
+        let event = NodeEvent::Message { message: &env.message, hash: &env.hash, pubsub_topic: pubsub, source };
+        if env.origin != NetAddr::Adversary {
+            return self.run_node(dev, event);
+        }
+        // Everything this call publishes answers the adversary (a stranger, to the device).
+        self.answering = Some(StrangerCall { publishes: 0, rejected: false });
+        self.run_node(dev, event);
+        let Some(call) = self.answering.take() else { return };
+        self.metrics.answers_to_strangers += call.publishes;
+        if let Some(h) = self.hostile.as_mut() {
+            let c = h.stats.count(h.kind_of(&env.hash));
+            c.handled += 1;
+            c.rejected += u64::from(call.rejected);
+            c.answered += u64::from(call.publishes > 0);
+            c.answers += call.publishes;
+        }
     }
 
     fn service_arrive(&mut self, svc: ServiceId, env: &Rc<Envelope>) {

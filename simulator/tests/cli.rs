@@ -52,8 +52,10 @@ fn run_then_replay_reproduces_the_trace_hash_and_writes_report_and_trace() {
 
 #[test]
 fn sweep_shards_split_the_seed_range() {
-    let out =
-        bin().args(["sweep", "--seeds", "0..6", "--shard", "1/2", "--preset", "tiny", "--jobs", "2"]).output().unwrap();
+    let out = bin()
+        .args(["sweep", "--seeds", "0..6", "--shard", "1/2", "--preset", "tiny", "--jobs", "2", "--hostile", "off"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stdout).contains("3 seeds, 3 passed, 0 failed"));
 }

@@ -21,7 +21,7 @@ fn same_seed_same_trace_hash() {
         assert_eq!(a.metrics, b.metrics);
         assert_eq!(a.net, b.net);
     }
-    let small = ScenarioSpec { preset: Preset::Small, swarm: true, overrides: Overrides::default() };
+    let small = ScenarioSpec { preset: Preset::Small, swarm: true, overrides: common::no_hostile() };
     assert_eq!(run(5, &small).trace_hash, run(5, &small).trace_hash);
 }
 

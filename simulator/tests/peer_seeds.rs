@@ -5,12 +5,18 @@
 mod common;
 
 use status_1to1_sim::node::KeyExchange;
-use status_1to1_sim::scenario::{NodeKind, Overrides, Preset, ScenarioSpec};
+use status_1to1_sim::scenario::{NodeKind, Overrides, Preset, ScenarioSpec, Toggle};
 use status_1to1_sim::{RunOptions, replay_command, run};
 
 fn spec(key_exchange: KeyExchange, swarm: bool, no_faults: bool) -> ScenarioSpec {
-    let overrides =
-        Overrides { key_exchange: Some(key_exchange), no_faults, node: Some(NodeKind::Peer), ..Default::default() };
+    let overrides = Overrides {
+        key_exchange: Some(key_exchange),
+        no_faults,
+        node: Some(NodeKind::Peer),
+        // The pinned seeds predate the hostile adversaries (tests/hostile.rs runs them).
+        hostile: Some(Toggle::Off),
+        ..Default::default()
+    };
     ScenarioSpec { preset: Preset::Tiny, swarm, overrides }
 }
 

@@ -82,7 +82,7 @@ fn every_fault_mix_holds_every_invariant() {
 
 #[test]
 fn a_small_scenario_holds() {
-    let spec = ScenarioSpec { preset: Preset::Small, swarm: true, overrides: Overrides::default() };
+    let spec = ScenarioSpec { preset: Preset::Small, swarm: true, overrides: common::no_hostile() };
     for seed in [1, 2] {
         let r = run(seed, &spec);
         assert_passes(seed, &spec, &r);

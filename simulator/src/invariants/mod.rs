@@ -43,7 +43,20 @@ pub enum ViolationKind {
     RestoreFailed,
     /// Liveness: an accepted message never reached an intended installation.
     NotDelivered,
+    /// A device published more than [`MAX_ANSWERS_TO_STRANGERS_PER_HOUR`] messages in one hour
+    /// while handling messages the adversary published.
+    AnswersToStrangers,
 }
+
+/// The most messages a device may publish in any hour (a sliding window) while handling
+/// messages the adversary published (live relay or filter deliveries whose envelope origin is
+/// the adversary: strangers, reflections, junk, replays and tampered copies). What a device
+/// owes outsiders is a handful of handshake answers and acknowledgements; more lets anyone turn
+/// a device into an amplifier, so the peer must rate-limit what it answers.
+pub const MAX_ANSWERS_TO_STRANGERS_PER_HOUR: usize = 60;
+
+/// The window of [`MAX_ANSWERS_TO_STRANGERS_PER_HOUR`].
+const ANSWER_WINDOW_US: u64 = 3_600_000_000;
 
 /// One violation, with enough context to start debugging; the run report adds the seed and the
 /// replay command.
@@ -107,6 +120,8 @@ pub struct Checker {
     /// Deliveries not yet made durable by the device's next `Persist`.
     tentative: BTreeMap<DeviceId, Vec<(MessageId, u32, u64)>>,
     max_message_bytes: usize,
+    /// Per device: when it answered strangers, within the last hour.
+    answers: BTreeMap<DeviceId, std::collections::VecDeque<SimTime>>,
     /// Checks performed (each one could have failed).
     pub checks: u64,
     /// Violations found (capped).
@@ -134,6 +149,7 @@ impl Checker {
             aead: FastMap::default(),
             tentative: BTreeMap::new(),
             max_message_bytes,
+            answers: BTreeMap::new(),
             checks: 0,
             violations: Vec::new(),
             violation_count: 0,
@@ -215,6 +231,31 @@ impl Checker {
                 device: Some(dev),
                 message: None,
                 detail: format!("canary plaintext in a message on {}", message.content_topic),
+            });
+        }
+    }
+
+    /// A device published a message while handling one the adversary published. Reported once
+    /// per window in which the device goes over the bound.
+    pub fn on_answer_to_stranger(&mut self, now: SimTime, dev: DeviceId) {
+        self.checks += 1;
+        let times = self.answers.entry(dev).or_default();
+        while times.front().is_some_and(|t| now.micros_since(*t) >= ANSWER_WINDOW_US) {
+            times.pop_front();
+        }
+        times.push_back(now);
+        if times.len() == MAX_ANSWERS_TO_STRANGERS_PER_HOUR + 1 {
+            let first = times.front().copied().unwrap_or(now);
+            self.violate(Violation {
+                kind: ViolationKind::AnswersToStrangers,
+                at: now,
+                device: Some(dev),
+                message: None,
+                detail: format!(
+                    "{} messages published in answer to the adversary since {first} (at most {} per hour)",
+                    MAX_ANSWERS_TO_STRANGERS_PER_HOUR + 1,
+                    MAX_ANSWERS_TO_STRANGERS_PER_HOUR
+                ),
             });
         }
     }

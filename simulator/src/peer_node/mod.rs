@@ -9,7 +9,7 @@
 //! the `Persist` of the state that made it, so the checker sees every key and nonce before any
 //! ciphertext made with it can leave.
 
-mod registry;
+pub(crate) mod registry;
 mod store;
 
 use std::cell::RefCell;
@@ -122,7 +122,7 @@ impl PeerFactory {
 }
 
 /// The key exchange `user` prefers: the scenario's, or for `Mixed` one per user by its id.
-fn preferred(kx: KeyExchange, user: UserId) -> PeerKx {
+pub(crate) fn preferred(kx: KeyExchange, user: UserId) -> PeerKx {
     match kx {
         KeyExchange::X3dh => PeerKx::X3dh,
         KeyExchange::Noise => PeerKx::Noise,
@@ -132,7 +132,7 @@ fn preferred(kx: KeyExchange, user: UserId) -> PeerKx {
 }
 
 /// What a contact's card offers: one key exchange, or both in a mixed scenario.
-fn supports(kx: KeyExchange, user: UserId) -> Vec<PeerKx> {
+pub(crate) fn supports(kx: KeyExchange, user: UserId) -> Vec<PeerKx> {
     match kx {
         KeyExchange::Mixed => vec![preferred(kx, user), preferred(kx, UserId(user.0 + 1))],
         _ => vec![preferred(kx, user)],

@@ -30,6 +30,12 @@ pub(crate) struct ShownQr {
 /// and partitions can leave a flow dangling).
 pub(crate) const PAIRING_STALL_MS: u64 = 180_000;
 
+/// The account key of `user`, derived from its id so every run (and the hostile adversary, which
+/// knows its victims' public keys as anyone who scanned their contact code does) agrees.
+pub(crate) fn account_key(user: UserId) -> IdentityKeyPair {
+    IdentityKeyPair::from_seed(sha256(&[b"status-1to1-sim/user", &user.0.to_be_bytes()]))
+}
+
 /// Shared by every device of a run.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
@@ -48,8 +54,7 @@ impl Registry {
         if let Some(id) = self.identities.get(&user) {
             return id.clone();
         }
-        let seed = sha256(&[b"status-1to1-sim/user", &user.0.to_be_bytes()]);
-        let pair = IdentityKeyPair::from_seed(seed);
+        let pair = account_key(user);
         self.users.insert(*pair.public(), user);
         self.identities.insert(user, pair.clone());
         pair

@@ -69,6 +69,8 @@ pub enum Mutation {
     PublishBeforePersist,
     /// Never retransmit.
     NoRetransmit,
+    /// Answer every frame it refuses (an amplifier for anyone who sends junk).
+    AnswerStrangers,
 }
 
 impl Mutation {
@@ -82,6 +84,7 @@ impl Mutation {
             Self::VolatileDedup => "volatile-dedup",
             Self::PublishBeforePersist => "publish-before-persist",
             Self::NoRetransmit => "no-retransmit",
+            Self::AnswerStrangers => "answer-strangers",
         }
     }
 }
@@ -98,6 +101,7 @@ impl std::str::FromStr for Mutation {
             "volatile-dedup" => Self::VolatileDedup,
             "publish-before-persist" => Self::PublishBeforePersist,
             "no-retransmit" => Self::NoRetransmit,
+            "answer-strangers" => Self::AnswerStrangers,
             _ => return Err(format!("unknown mutant {s:?}")),
         })
     }
@@ -249,18 +253,24 @@ impl ChatNode {
     }
 
     fn on_frame(&mut self, now_ms: u64, payload: &[u8], out: &mut Vec<NodeAction>) {
-        let reject =
-            |out: &mut Vec<NodeAction>, reason| out.push(NodeAction::Notify(Notification::Rejected { reason }));
         let (header, body) = match Header::parse(payload) {
             Ok(x) => x,
-            Err(reason) => return reject(out, reason),
+            Err(reason) => return self.reject(now_ms, reason, out),
         };
         if header.to != self.me() || self.dir.user_of(DeviceId(header.from)).is_none() {
-            return reject(out, RejectReason::Misaddressed);
+            return self.reject(now_ms, RejectReason::Misaddressed, out);
         }
         match header.kind {
             Kind::Data => self.on_data(now_ms, &header, body, out),
             Kind::Ack => self.on_ack(&header, body, out),
+        }
+    }
+
+    fn reject(&mut self, now_ms: u64, reason: RejectReason, out: &mut Vec<NodeAction>) {
+        out.push(NodeAction::Notify(Notification::Rejected { reason }));
+        if self.mutation == Mutation::AnswerStrangers {
+            // To a topic no device listens on, ephemeral: only the answer itself is the bug.
+            self.publish(now_ms, u32::MAX, b"who are you?".to_vec(), true, out);
         }
     }
 

@@ -1,7 +1,7 @@
 //! Shared helpers for the simulator's integration tests.
 #![allow(dead_code)]
 
-use status_1to1_sim::scenario::{Overrides, Preset, ScenarioSpec};
+use status_1to1_sim::scenario::{Overrides, Preset, ScenarioSpec, Toggle};
 use status_1to1_sim::{RunOptions, RunReport, replay_command, run_standin};
 
 /// Runs `spec` with `seed` and the stand-in node.
@@ -26,7 +26,12 @@ pub fn tiny_with(f: impl FnOnce(&mut Overrides)) -> ScenarioSpec {
     ScenarioSpec { preset: Preset::Tiny, swarm: false, overrides }
 }
 
-/// The tiny preset as a swarm.
+/// The tiny preset as a swarm, without the hostile adversaries (their tests turn them on).
 pub fn tiny_swarm() -> ScenarioSpec {
-    ScenarioSpec { preset: Preset::Tiny, swarm: true, overrides: Overrides::default() }
+    ScenarioSpec { preset: Preset::Tiny, swarm: true, overrides: no_hostile() }
+}
+
+/// No overrides but the hostile adversaries off: the pinned seeds predate them.
+pub fn no_hostile() -> Overrides {
+    Overrides { hostile: Some(Toggle::Off), ..Overrides::default() }
 }
