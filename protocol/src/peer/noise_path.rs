@@ -145,18 +145,7 @@ pub(crate) struct NoisePath {
     /// our other devices are told ([`super::Peer::share_stale_sessions`]). Emptied by the end of
     /// every event.
     newly_stale: Vec<(Device, [u8; 32])>,
-    /// When we published our last message-2 answers (at most [`MAX_HANDSHAKE_ANSWERS`] within
-    /// [`ANSWER_WINDOW`]): message 1 is anonymous, so this is what bounds what anyone can make us
-    /// send by flooding or replaying first messages.
-    answers: VecDeque<Timestamp>,
 }
-
-/// Message-2 answers (fresh or repeated) we publish within [`ANSWER_WINDOW`] at most; further
-/// first messages are ignored until the window moves on (an honest initiator repeats its
-/// message 1 with backoff, so it is answered later).
-pub(crate) const MAX_HANDSHAKE_ANSWERS: usize = 40;
-/// The sliding window of [`MAX_HANDSHAKE_ANSWERS`].
-pub(crate) const ANSWER_WINDOW: Duration = Duration::from_secs(3600);
 
 /// How long a discovery handshake stays valid before the next send repeats it.
 pub(crate) const REDISCOVER_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -497,18 +486,6 @@ impl NoisePath {
         self.read_session_message(ctx, message)
     }
 
-    /// Counts one message-2 answer at `now`, or refuses it when the window's budget is spent.
-    fn take_answer_budget(&mut self, now: Timestamp) -> Result<(), PeerError> {
-        while self.answers.front().is_some_and(|t| now.saturating_since(*t) >= ANSWER_WINDOW) {
-            self.answers.pop_front();
-        }
-        if self.answers.len() >= MAX_HANDSHAKE_ANSWERS {
-            return Err(PeerError::NotForUs);
-        }
-        self.answers.push_back(now);
-        Ok(())
-    }
-
     /// Message 1 to us: answer with message 2 (our installation id), remember the state.
     fn answer_first(&mut self, ctx: &mut Ctx<'_>, first: &PayloadV2, topic: &str) -> Result<NoiseInput, PeerError> {
         let ephemeral = match first.handshake_message.first() {
@@ -516,14 +493,11 @@ impl NoisePath {
             _ => return Err(PeerError::NotForUs),
         };
         if self.seen_first.contains(&ephemeral) {
-            let second = self.inbound.values().find(|i| i.first_ephemeral == ephemeral).map(|i| i.second.clone());
-            if let Some(second) = second {
-                self.take_answer_budget(ctx.now)?;
-                ctx.republish(&second);
+            if let Some(answered) = self.inbound.values().find(|i| i.first_ephemeral == ephemeral) {
+                ctx.republish(&answered.second);
             }
             return Ok(NoiseInput::HandshakeStep);
         }
-        self.take_answer_budget(ctx.now)?;
         let me = ctx.me.identity.public();
         let mut prologue = prologue(me);
         // Message 1 travels before any key, so its payload is readable as is: a 32-byte payload
