@@ -7,6 +7,8 @@
 //! `CI` environment variable is set: CI installs `vectors/reference/requirements.txt` and must
 //! not skip silently.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed expectation is the test failing
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
