@@ -271,37 +271,59 @@ fn n11m_shares_one_session_per_contact_pair_and_relays_through_its_writer() {
     assert!(writable >= 2, "sync sessions and the shared session exist");
 }
 
+/// An XK1 initiator's message 1 to `responder`, with a true introduction of `caller`.
+fn introduced_first(
+    e: &mut status_1to1::SeededEntropy,
+    caller: &status_1to1::identity::IdentityKeyPair,
+    responder: &status_1to1::identity::IdentityKey,
+) -> (status_1to1::noise::Handshake, status_1to1::waku::WakuMessage) {
+    use status_1to1::crypto::KeyPair;
+    use status_1to1::identity::InstallationId;
+    use status_1to1::noise::{Handshake, HandshakeConfig, HandshakePattern, Role};
+    use status_1to1::peer::noise_intro;
+    use status_1to1::peer::topics::{noise_inbox_nametag, partition_topic};
+
+    let mut prologue = b"status-1to1/noise-1to1/v1".to_vec();
+    prologue.extend_from_slice(responder.as_bytes());
+    let mut hs = Handshake::new(
+        HandshakeConfig::new(HandshakePattern::XK1, Role::Initiator)
+            .prologue(prologue)
+            .local_static(caller.dh_keys().clone())
+            .remote_static(*responder.dh_public()),
+    )
+    .unwrap();
+    let sealing = KeyPair::generate(e);
+    let installation = InstallationId::generate(e);
+    let first = hs
+        .write_message_bound(e, &noise_inbox_nametag(responder), |eph| {
+            noise_intro::seal(&sealing, caller, &installation, responder, eph.unwrap(), None)
+        })
+        .unwrap();
+    (hs, status_1to1::waku::WakuMessage::noise(first.encode().unwrap(), partition_topic(responder), 0, false))
+}
+
 /// Message 3 of a Noise handshake names the initiator's identity; the responder accepts it only
-/// if that identity's X25519 key is the static key the handshake proved. A stranger who claims
-/// to be someone else gets nothing: the event is refused and the peer is unchanged.
+/// if it is the identity message 1 introduced and its X25519 key is the static key the
+/// handshake proved. A contact who claims to be someone else gets nothing: the event is
+/// refused and the peer is unchanged.
 #[test]
 fn a_handshake_whose_message_3_claims_another_identity_is_refused() {
-    use status_1to1::crypto::KeyPair;
     use status_1to1::identity::IdentityKeyPair;
-    use status_1to1::noise::{Handshake, HandshakeConfig, HandshakePattern, PayloadV2, Role};
-    use status_1to1::peer::topics::{noise_inbox_nametag, partition_topic};
-    use status_1to1::peer::{Origin, PeerError};
+    use status_1to1::noise::PayloadV2;
+    use status_1to1::peer::topics::partition_topic;
+    use status_1to1::peer::{ContactCard, Origin, PeerError};
     use status_1to1::waku::WakuMessage;
 
     let mut w = World::new();
     let bob = w.add(2, 20, noise_config());
     let bob_identity = *w.nodes[bob].peer.identity();
+    let mallory_keys = IdentityKeyPair::from_seed([66; 32]);
+    w.event(bob, Event::AddContact(ContactCard::identity_only(*mallory_keys.public()))).unwrap();
     let claimed = *IdentityKeyPair::from_seed([1; 32]).public();
     let mut e = status_1to1::SeededEntropy::from_u64(99);
-    let mut prologue = b"status-1to1/noise-1to1/v1".to_vec();
-    prologue.extend_from_slice(bob_identity.as_bytes());
-    let mut mallory = Handshake::new(
-        HandshakeConfig::new(HandshakePattern::XK1, Role::Initiator)
-            .prologue(prologue)
-            .local_static(KeyPair::generate(&mut e))
-            .remote_static(*bob_identity.dh_public()),
-    )
-    .unwrap();
-    let topic = partition_topic(&bob_identity);
-    let first = mallory.write_message(&mut e, b"", &noise_inbox_nametag(&bob_identity)).unwrap();
-    let first = WakuMessage::noise(first.encode().unwrap(), topic.clone(), 0, false);
+    let (mut mallory, first) = introduced_first(&mut e, &mallory_keys, &bob_identity);
     w.event(bob, Event::Received { message: first, origin: Origin::Relay }).unwrap();
-    let (_, second, _) = w.inflight.pop_back().expect("bob answers message 1");
+    let (_, second, _) = w.inflight.pop_back().expect("bob answers his contact's message 1");
     let second = PayloadV2::decode(second.noise_payload().unwrap()).unwrap();
     let tag = mallory.next_hkdf_nametag();
     mallory.read_message(&second, &tag).unwrap();
@@ -313,48 +335,37 @@ fn a_handshake_whose_message_3_claims_another_identity_is_refused() {
     hello.extend_from_slice(installation.as_str().as_bytes());
     let tag = mallory.next_hkdf_nametag();
     let third = mallory.write_message(&mut e, &hello, &tag).unwrap();
-    let third = WakuMessage::noise(third.encode().unwrap(), topic, 0, false);
+    let third = WakuMessage::noise(third.encode().unwrap(), partition_topic(&bob_identity), 0, false);
     let before = w.nodes[bob].peer.clone();
     let refused = w.event(bob, Event::Received { message: third, origin: Origin::Relay });
     assert_eq!(refused, Err(PeerError::IdentityMismatch(claimed)));
     assert!(w.nodes[bob].peer == before, "a refused handshake changes nothing");
-    assert!(w.nodes[bob].peer.contacts().is_empty(), "no contact is created");
+    assert_eq!(w.nodes[bob].peer.bounds().noise_sessions, 0, "no session is opened");
 }
 
-/// Anyone can send message 1 of a Noise handshake (it carries no authentication) and make us
-/// answer it; what we keep for answered handshakes is bounded, oldest dropped, and a replayed
-/// message 1 gets the same answer instead of a new entry.
+/// What we keep for handshakes we answered (contacts' message 1s) is bounded, oldest dropped,
+/// and a replayed message 1 gets the same answer instead of a new entry.
 #[test]
-fn answered_handshakes_from_strangers_are_bounded() {
-    use status_1to1::crypto::KeyPair;
-    use status_1to1::noise::{Handshake, HandshakeConfig, HandshakePattern, Role};
-    use status_1to1::peer::Origin;
-    use status_1to1::peer::topics::{noise_inbox_nametag, partition_topic};
-    use status_1to1::waku::WakuMessage;
+fn answered_handshakes_are_bounded() {
+    use status_1to1::identity::IdentityKeyPair;
+    use status_1to1::peer::{ContactCard, Origin};
 
     let mut w = World::new();
     let config = PeerConfig { max_pending_noise_handshakes: 8, ..noise_config() };
     let bob = w.add(2, 20, config);
     let bob_identity = *w.nodes[bob].peer.identity();
     let mut e = status_1to1::SeededEntropy::from_u64(7);
-    let mut prologue = b"status-1to1/noise-1to1/v1".to_vec();
-    prologue.extend_from_slice(bob_identity.as_bytes());
     let mut firsts = Vec::new();
-    for _ in 0..20 {
-        let mut stranger = Handshake::new(
-            HandshakeConfig::new(HandshakePattern::XK1, Role::Initiator)
-                .prologue(prologue.clone())
-                .local_static(KeyPair::generate(&mut e))
-                .remote_static(*bob_identity.dh_public()),
-        )
-        .unwrap();
-        let first = stranger.write_message(&mut e, b"", &noise_inbox_nametag(&bob_identity)).unwrap();
-        let first = WakuMessage::noise(first.encode().unwrap(), partition_topic(&bob_identity), 0, false);
+    for n in 0..20u8 {
+        let contact = IdentityKeyPair::from_seed([100 + n; 32]);
+        w.event(bob, Event::AddContact(ContactCard::identity_only(*contact.public()))).unwrap();
+        let (_, first) = introduced_first(&mut e, &contact, &bob_identity);
         w.event(bob, Event::Received { message: first.clone(), origin: Origin::Relay }).unwrap();
         firsts.push(first);
     }
     assert_eq!(w.nodes[bob].peer.bounds().pending_handshakes, 8, "capped, oldest dropped");
     w.inflight.clear();
+    w.now = w.now.saturating_add(std::time::Duration::from_secs(10));
     let last = firsts.last().cloned().unwrap();
     w.event(bob, Event::Received { message: last, origin: Origin::Relay }).unwrap();
     assert_eq!(w.nodes[bob].peer.bounds().pending_handshakes, 8, "a replay adds nothing");

@@ -287,6 +287,11 @@ impl Handshake {
         self.e.as_ref().map(KeyPair::public)
     }
 
+    /// The peer's ephemeral key, once received or if known beforehand.
+    pub fn remote_ephemeral(&self) -> Option<&PublicKey> {
+        self.re.as_ref()
+    }
+
     /// Index of the next handshake message (0-based).
     pub fn message_index(&self) -> usize {
         self.next_message
@@ -321,11 +326,25 @@ impl Handshake {
         payload: &[u8],
         nametag: &MessageNametag,
     ) -> Result<PayloadV2, NoiseError> {
-        let mut padded = Vec::with_capacity(payload.len() + 248);
-        pad_into(payload, &mut padded);
+        self.write_message_bound(entropy, nametag, |_| payload.to_vec())
+    }
+
+    /// [`Handshake::write_message`] with a payload built from our ephemeral public key of this
+    /// message (after its tokens are written), so the payload can be bound to it.
+    pub fn write_message_bound(
+        &mut self,
+        entropy: &mut dyn Entropy,
+        nametag: &MessageNametag,
+        payload: impl FnOnce(Option<&PublicKey>) -> Vec<u8>,
+    ) -> Result<PayloadV2, NoiseError> {
         let mut next = self.clone();
-        let raw = next.write_raw(entropy, &padded, Some(nametag));
-        padded.zeroize();
+        let raw = next.write_raw_with(entropy, Some(nametag), |e| {
+            let mut payload = payload(e);
+            let mut padded = Vec::with_capacity(payload.len() + 248);
+            pad_into(&payload, &mut padded);
+            payload.zeroize();
+            padded
+        });
         let RawMessage { keys, ciphertext } = raw?;
         let message = PayloadV2 {
             message_nametag: *nametag,
@@ -347,14 +366,28 @@ impl Handshake {
         payload: &[u8],
         nametag: Option<&MessageNametag>,
     ) -> Result<RawMessage, NoiseError> {
+        self.write_raw_with(entropy, nametag, |_| payload.to_vec())
+    }
+
+    /// [`Handshake::write_raw`] with the payload built once the tokens are written. The built
+    /// payload is zeroized after encryption.
+    fn write_raw_with(
+        &mut self,
+        entropy: &mut dyn Entropy,
+        nametag: Option<&MessageNametag>,
+        payload: impl FnOnce(Option<&PublicKey>) -> Vec<u8>,
+    ) -> Result<RawMessage, NoiseError> {
         let pattern = self.current_message(HandshakeStatus::WriteNext)?;
         let mut next = self.clone();
         let mut keys = Vec::with_capacity(pattern.tokens.len());
         for token in pattern.tokens {
             next.write_token(*token, entropy, &mut keys)?;
         }
+        let mut payload = payload(next.local_ephemeral());
         let mut ciphertext = Vec::with_capacity(payload.len() + 16);
-        next.symmetric.encrypt_and_hash(payload, nametag, &mut ciphertext)?;
+        let sealed = next.symmetric.encrypt_and_hash(&payload, nametag, &mut ciphertext);
+        payload.zeroize();
+        sealed?;
         next.next_message += 1;
         *self = next;
         Ok(RawMessage { keys, ciphertext })

@@ -43,20 +43,28 @@ pub struct Delivery {
     pub sent_at: Timestamp,
 }
 
-/// A first message from an identity that is not a contact (see [`super::Event::AcceptContactRequest`]).
+/// An identity that is not a contact reached us (see [`super::Event::AcceptContactRequest`]).
 /// Until the application accepts, declines or blocks, nothing else about the sender is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactRequest {
-    /// The sender's identity, proven by the message (a completed Noise handshake, or an X3DH
-    /// message that decrypted).
+    /// The sender's identity, proven by the message (an X3DH message that decrypted, or the
+    /// introduction of a Noise handshake's message 1).
     pub from: IdentityKey,
     /// The sending device.
     pub from_installation: InstallationId,
     /// Which key exchange it used.
     pub key_exchange: super::KeyExchange,
-    /// The first message's id.
+    /// The first text (X3DH). `None` for Noise: its handshake is answered only once the request
+    /// is accepted, so that a stranger never makes us send anything, and its text follows.
+    pub first: Option<FirstText>,
+}
+
+/// The first text of a contact request (delivered with [`Action::Deliver`] once accepted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstText {
+    /// The message id.
     pub id: MessageId,
-    /// The first message's body (delivered with [`Action::Deliver`] once accepted).
+    /// The body.
     pub body: Vec<u8>,
     /// The sender's timestamp (not trusted for ordering).
     pub sent_at: Timestamp,

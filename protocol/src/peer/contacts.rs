@@ -47,7 +47,7 @@ pub const NEGOTIATION: crate::diagram::Machine = {
             T::new(OUTSIDE, "SendText", "X3dh", "unknown contact, we prefer X3DH"),
             T::new(OUTSIDE, "SendText", "Noise", "unknown contact, we prefer Noise"),
             T::new(OUTSIDE, "AcceptContactRequest", "X3dh", "a stranger's X3DH first message"),
-            T::new(OUTSIDE, "AcceptContactRequest", "Noise", "a stranger's Noise handshake and first text"),
+            T::new(OUTSIDE, "AcceptContactRequest", "Noise", "a stranger's introduced Noise message 1"),
             T::new("Undecided", "SendText", "X3dh", "preferred and supported, or the contact's first"),
             T::new("Undecided", "SendText", "Noise", "preferred and supported, or the contact's first"),
             T::new("Undecided", "Received", "X3dh", "an X3DH message decrypts"),

@@ -62,7 +62,6 @@ pub const STATE_MACHINE: crate::diagram::Machine = {
                 "Active",
                 "message 3 of a contact's handshake we answered, or the hello of our paired device",
             ),
-            T::new(OUTSIDE, "AcceptContactRequest", "Active", "a stranger's session, held with its request"),
             T::new("Unconfirmed", "Received", "Active", "the device is heard from on the session"),
             T::new("Unconfirmed", "EndChat", "Stale", "we terminate"),
             T::new("Unconfirmed", "Timer", "Stale", "nothing read for 30 days"),

@@ -16,6 +16,7 @@ pub mod error;
 pub mod event;
 pub mod frame;
 pub mod link;
+pub mod noise_intro;
 mod noise_path;
 mod own_pairing;
 mod receive;
@@ -30,7 +31,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use action::{Action, ContactRequest, Delivery, Direction, Notice};
+pub use action::{Action, ContactRequest, Delivery, Direction, FirstText, Notice};
 pub use contacts::{Contact, ContactCard, KeyExchange};
 pub use delivery::{DeliveryConfig, Device};
 pub use devices::OwnDevice;
@@ -511,7 +512,6 @@ impl Peer {
         let mut topics = BTreeSet::new();
         topics.insert(self.state.me.partition_topic().to_owned());
         self.state.noise.topics(&mut topics);
-        self.state.requests.topics(&mut topics);
         self.state.x3dh.topics(&self.state.me.identity, &mut topics);
         topics.extend(self.state.devices.flow_topic.clone());
         topics

@@ -22,6 +22,7 @@ use super::action::{Action, Notice};
 use super::contacts::KeyExchange;
 use super::delivery::Device;
 use super::error::PeerError;
+use super::noise_intro;
 use super::topics::{noise_inbox_nametag, partition_topic};
 use crate::identity::{IdentityKey, InstallationId};
 use crate::noise::sessions::{NoiseSession, SessionId, SessionState, parse_public_termination, reactivation_prologue};
@@ -37,6 +38,10 @@ const PROLOGUE_LABEL: &[u8] = b"status-1to1/noise-1to1/v1";
 const SEEN_FIRST_MESSAGES: usize = 1024;
 /// Archived sessions kept readable per device.
 const ARCHIVED_SESSIONS: usize = 3;
+/// Answers repeated for one replayed (or re-sent) message 1, after the first.
+const MAX_REPEATED_ANSWERS: u8 = 6;
+/// Least time between two answers to the same message 1.
+const REPEATED_ANSWER_GAP: Duration = Duration::from_secs(10);
 
 /// The handshake payload of messages 2 and 3.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -61,13 +66,30 @@ struct Outbound {
     next_retry: Timestamp,
 }
 
-/// A handshake we answered, waiting for message 3. A repeated message 1 gets the same answer.
+/// A handshake we answered, waiting for message 3. A repeated message 1 gets the same answer,
+/// at most [`MAX_REPEATED_ANSWERS`] times and [`REPEATED_ANSWER_GAP`] apart: anyone can replay
+/// a message 1, and each answer is a message we send.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Inbound {
     after_second: Handshake,
     started: Timestamp,
     first_ephemeral: [u8; 32],
     second: WakuMessage,
+    /// The identity message 1 introduced: message 3 must prove this one.
+    caller: IdentityKey,
+    repeats: u8,
+    last_answer: Timestamp,
+}
+
+/// A message 1 to us whose introduction named and proved its caller, not answered yet: the
+/// peer answers a contact ([`NoisePath::answer`]) and holds a stranger's as a contact request.
+pub(crate) struct Introduced {
+    pub(crate) device: Device,
+    reactivates: Option<[u8; 32]>,
+    first: PayloadV2,
+    ephemeral: [u8; 32],
+    topic: String,
+    pub(crate) message: WakuMessage,
 }
 
 /// The sessions with one remote device: the active one last.
@@ -191,6 +213,8 @@ const MAX_PENDING_OWN: usize = 4;
 pub(crate) enum NoiseInput {
     /// A handshake step was taken (nothing for the application yet).
     HandshakeStep,
+    /// A message 1 to us introduced its caller; not answered yet.
+    Introduced(Box<Introduced>),
     /// A session with a device is now established.
     Established(Device),
     /// A handshake we answered completed with `device`: its identity is proven, but the session
@@ -254,9 +278,10 @@ impl NoisePath {
         self.start_handshake(ctx, contact, Some((ct_id, stale)))
     }
 
-    /// Message 1 of an XK1 handshake to `contact`: empty for discovery; for a re-activation, the
-    /// stale session's public `ct-id` (so the right device can find it) while its secret id goes
-    /// into the prologue (so only the two parties of the old session can complete).
+    /// Message 1 of an XK1 handshake to `contact`, carrying our introduction
+    /// ([`super::noise_intro`]); for a re-activation it names the stale session's `ct-id` (so the
+    /// right device can find it) while its secret id goes into the prologue (so only the two
+    /// parties of the old session can complete).
     fn start_handshake(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -277,8 +302,13 @@ impl NoisePath {
             .remote_static(*contact.dh_public());
         let mut hs = Handshake::new(config)?;
         let nametag = noise_inbox_nametag(contact);
-        let payload = binding.map(|(ct, _)| ct.to_vec()).unwrap_or_default();
-        let message = hs.write_message(ctx.entropy, &payload, &nametag)?;
+        let me: &super::Me = ctx.me;
+        let sealing = crate::crypto::x25519::KeyPair::generate(ctx.entropy);
+        let reactivates = binding.map(|(ct, _)| ct);
+        let message = hs.write_message_bound(ctx.entropy, &nametag, |e| match e {
+            Some(e) => noise_intro::seal(&sealing, &me.identity, &me.installation, contact, e, reactivates),
+            None => Vec::new(),
+        })?;
         let topic = partition_topic(contact);
         let first = WakuMessage::noise(
             message.encode().map_err(crate::noise::NoiseError::from)?,
@@ -465,7 +495,7 @@ impl NoisePath {
             if tag == noise_inbox_nametag(ctx.me.identity.public())
                 && message.content_topic == partition_topic(ctx.me.identity.public())
             {
-                return self.answer_first(ctx, &parsed.to_owned(), &message.content_topic);
+                return self.on_first(ctx, &parsed.to_owned(), message);
             }
             if let Some((key, topic)) = self
                 .outbound
@@ -486,41 +516,70 @@ impl NoisePath {
         self.read_session_message(ctx, message)
     }
 
-    /// Message 1 to us: answer with message 2 (our installation id), remember the state.
-    fn answer_first(&mut self, ctx: &mut Ctx<'_>, first: &PayloadV2, topic: &str) -> Result<NoiseInput, PeerError> {
+    /// Message 1 to us: a repeat of one we answered gets its answer again (within limits); a new
+    /// one is introduced if its introduction opens and proves its caller, and refused otherwise.
+    fn on_first(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        first: &PayloadV2,
+        message: &WakuMessage,
+    ) -> Result<NoiseInput, PeerError> {
         let ephemeral = match first.handshake_message.first() {
-            Some(crate::noise::NoisePublicKey::Clear(pk)) => *pk.as_bytes(),
+            Some(crate::noise::NoisePublicKey::Clear(pk)) => *pk,
             _ => return Err(PeerError::NotForUs),
         };
-        if self.seen_first.contains(&ephemeral) {
-            if let Some(answered) = self.inbound.values().find(|i| i.first_ephemeral == ephemeral) {
-                ctx.republish(&answered.second);
-            }
+        if self.seen_first.contains(ephemeral.as_bytes()) {
+            self.repeat_answer(ctx, ephemeral.as_bytes());
             return Ok(NoiseInput::HandshakeStep);
         }
-        let me = ctx.me.identity.public();
-        let mut prologue = prologue(me);
-        // Message 1 travels before any key, so its payload is readable as is: a 32-byte payload
-        // names a session to re-activate, which only its own device can bind. The session may
-        // still be active here: the initiator alone can tell that its messages no longer reach
-        // us (it stopped after `MAX_UNANSWERED` of them), and only the two parties of the old
-        // session can complete the handshake.
         let payload = crate::noise::padding::unpad(&first.transport_message).map_err(|_| PeerError::NotForUs)?;
-        if !payload.is_empty() {
-            let sid = self.session_with_ct_id(payload).ok_or(PeerError::NotForUs)?;
+        let intro = noise_intro::open(&ctx.me.identity, &ephemeral, payload).map_err(|_| PeerError::NotForUs)?;
+        Ok(NoiseInput::Introduced(Box::new(Introduced {
+            device: Device { identity: intro.identity, installation: intro.installation },
+            reactivates: intro.reactivates,
+            first: first.clone(),
+            ephemeral: *ephemeral.as_bytes(),
+            topic: message.content_topic.clone(),
+            message: message.clone(),
+        })))
+    }
+
+    /// Republishes our answer to a message 1 seen again, unless that answer was repeated too
+    /// often or too recently.
+    fn repeat_answer(&mut self, ctx: &mut Ctx<'_>, ephemeral: &[u8; 32]) {
+        let Some(answered) = self.inbound.values_mut().find(|i| i.first_ephemeral == *ephemeral) else { return };
+        if answered.repeats >= MAX_REPEATED_ANSWERS
+            || ctx.now.saturating_since(answered.last_answer) < REPEATED_ANSWER_GAP
+        {
+            return;
+        }
+        answered.repeats += 1;
+        answered.last_answer = ctx.now;
+        ctx.republish(&answered.second);
+    }
+
+    /// Answers an introduced message 1 with message 2 (our installation id) and remembers the
+    /// state. A re-activation names a session of ours, which may still be active here: the
+    /// initiator alone can tell that its messages no longer reach us (it stopped after
+    /// `MAX_UNANSWERED` of them), and only the two parties of the old session can complete.
+    pub(crate) fn answer(&mut self, ctx: &mut Ctx<'_>, introduced: &Introduced) -> Result<(), PeerError> {
+        let mut prologue = prologue(ctx.me.identity.public());
+        if let Some(ct_id) = introduced.reactivates {
+            let sid = self.session_with_ct_id(&ct_id).ok_or(PeerError::NotForUs)?;
             prologue.extend_from_slice(&reactivation_prologue(std::slice::from_ref(&sid)));
         }
         let config = HandshakeConfig::new(HandshakePattern::XK1, Role::Responder)
             .prologue(prologue)
             .local_static(ctx.me.identity.dh_keys().clone());
         let mut hs = Handshake::new(config)?;
+        let first = &introduced.first;
         hs.read_message(first, &first.message_nametag)?;
         let hello = HelloProto { identity: Vec::new(), installation_id: ctx.me.installation.as_str().to_owned() };
         let nametag = hs.next_hkdf_nametag();
         let reply = hs.write_message(ctx.entropy, &hello.encode_to_vec(), &nametag)?;
         let second = WakuMessage::noise(
             reply.encode().map_err(crate::noise::NoiseError::from)?,
-            topic,
+            &introduced.topic,
             ctx.now.as_nanos_i64(),
             false,
         );
@@ -528,17 +587,23 @@ impl NoisePath {
         if self.seen_first.len() == SEEN_FIRST_MESSAGES {
             self.seen_first.pop_front();
         }
-        self.seen_first.push_back(ephemeral);
+        self.seen_first.push_back(introduced.ephemeral);
         if self.inbound.len() >= ctx.config.max_pending_noise_handshakes
             && let Some(oldest) = self.inbound.iter().min_by_key(|(_, i)| i.started).map(|(t, _)| *t)
         {
             self.inbound.remove(&oldest);
         }
-        self.inbound.insert(
-            hs.next_hkdf_nametag(),
-            Inbound { after_second: hs, started: ctx.now, first_ephemeral: ephemeral, second },
-        );
-        Ok(NoiseInput::HandshakeStep)
+        let inbound = Inbound {
+            after_second: hs.clone(),
+            started: ctx.now,
+            first_ephemeral: introduced.ephemeral,
+            second,
+            caller: introduced.device.identity,
+            repeats: 0,
+            last_answer: ctx.now,
+        };
+        self.inbound.insert(hs.next_hkdf_nametag(), inbound);
+        Ok(())
     }
 
     /// Our session (of any device) whose `ct-id` is `ct_id`.
@@ -607,7 +672,7 @@ impl NoisePath {
         let payload = hs.read_message(third, &tag)?;
         let hello = HelloProto::decode(payload.as_slice()).map_err(|_| PeerError::NotForUs)?;
         let identity = IdentityKey::from_slice(&hello.identity).map_err(|_| PeerError::NotForUs)?;
-        if Some(identity.dh_public()) != hs.remote_static() {
+        if Some(identity.dh_public()) != hs.remote_static() || identity != inbound.caller {
             return Err(PeerError::IdentityMismatch(identity));
         }
         if identity == *ctx.me.identity.public() && hello.installation_id == ctx.me.installation.as_str() {

@@ -3,8 +3,7 @@
 
 use super::delivery::OutboxEvent;
 use super::devices::FlowInput;
-use super::noise_path::NoiseInput;
-use super::requests::{Held, Request};
+use super::noise_path::{Introduced, NoiseInput};
 use super::x3dh_path::{Standing, X3dhInput};
 use super::{Action, Delivery, Device, Direction, Frame, FrameBody, KeyExchange, Notice, Peer, PeerError, RequestId};
 use crate::entropy::Entropy;
@@ -56,18 +55,13 @@ impl Peer {
         if message.effective_version() != crate::waku::message::VERSION_NOISE && !termination {
             return self.on_x3dh_message(now, message, entropy, actions);
         }
-        if let Some((first, device, plaintext)) = self.state.requests.read_noise(message, now) {
-            if first {
-                self.on_first_noise_text(&device, &plaintext, actions);
-            }
-            return Ok(());
-        }
         let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
         match noise.on_message(&mut ctx, message)? {
             NoiseInput::PendingOwnFrame(index, plaintext) => {
                 self.on_pending_own_frame(now, index, &plaintext, entropy, actions)
             }
             NoiseInput::HandshakeStep => Ok(()),
+            NoiseInput::Introduced(introduced) => self.on_introduced(now, *introduced, entropy, actions),
             NoiseInput::Established(device) => self.on_established(now, device, entropy, actions),
             NoiseInput::Answered(device, session) => self.on_answered(now, device, session, entropy, actions),
             NoiseInput::Frame(device, plaintext) => self.on_frame(now, &device, &plaintext, entropy, actions),
@@ -138,8 +132,8 @@ impl Peer {
         self.adopt_installations(now, &device.identity, entropy, actions)
     }
 
-    /// A handshake we answered completed: a contact's session is kept; a blocked identity's is
-    /// dropped; a stranger's waits in a contact request for its first text.
+    /// A handshake we answered completed with `device`. We answer only contacts, so the caller
+    /// is one unless it was blocked meanwhile: then the session is dropped.
     fn on_answered(
         &mut self,
         now: Timestamp,
@@ -148,34 +142,44 @@ impl Peer {
         entropy: &mut dyn Entropy,
         actions: &mut Vec<Action>,
     ) -> Result<(), PeerError> {
-        let s = &self.state;
-        if s.requests.contains(&device.identity) && !s.blocked.contains(&device.identity) {
-            self.state.requests.add_session(device, session);
+        if self.standing_of(&device.identity) != Standing::Contact {
             return Ok(());
         }
-        match super::requests::standing(&s.contacts, &s.blocked, &s.requests, s.me.identity.public(), &device.identity)
-        {
+        let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
+        noise.add_answered(&mut ctx, device.clone(), *session);
+        self.on_established(now, device, entropy, actions)
+    }
+
+    /// A Noise message 1 introduced its caller: a contact is answered, a stranger becomes a
+    /// contact request (answered once accepted), a blocked identity or one whose request is
+    /// pending is dropped (its caller repeats message 1, so nothing is lost by dropping it).
+    fn on_introduced(
+        &mut self,
+        now: Timestamp,
+        introduced: Introduced,
+        entropy: &mut dyn Entropy,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), PeerError> {
+        match self.standing_of(&introduced.device.identity) {
             Standing::Contact => {
                 let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
-                noise.add_answered(&mut ctx, device.clone(), *session);
-                self.on_established(now, device, entropy, actions)
+                noise.answer(&mut ctx, &introduced)
             }
             Standing::Blocked => Ok(()),
             Standing::Requested => {
-                self.state.requests.add_session(device, session);
+                self.state.requests.add_noise_first(&introduced.device.identity, &introduced.message);
                 Ok(())
             }
             Standing::Stranger => {
-                self.hold(Request { device, first: None, held: Held::Noise(session), more: Vec::new() }, actions);
+                self.on_noise_stranger(introduced.device, introduced.message, actions);
                 Ok(())
             }
         }
     }
 
-    /// The first text on a stranger's Noise session: show the request.
-    fn on_first_noise_text(&mut self, device: &Device, plaintext: &[u8], actions: &mut Vec<Action>) {
-        actions
-            .extend(super::requests::shown_request(device, plaintext, KeyExchange::Noise).map(Action::ContactRequest));
+    fn standing_of(&self, identity: &IdentityKey) -> Standing {
+        let s = &self.state;
+        super::requests::standing(&s.contacts, &s.blocked, &s.requests, s.me.identity.public(), identity)
     }
 
     /// Installations of `identity` learned from its bundle join its open messages, up to the
