@@ -245,4 +245,24 @@ mod tests {
         assert_eq!(inbound.skipped_indexes().next(), Some(48));
         assert_eq!(inbound.locate(&secret.nametag(0)), None);
     }
+
+    #[test]
+    fn the_window_never_reaches_index_u64_max() {
+        let secret = NametagSecret::from_bytes([8; 32]);
+        let mut inbound = InboundNametags::starting_at(secret.clone(), u64::MAX - NAMETAG_WINDOW as u64);
+        assert_eq!(inbound.window().count(), NAMETAG_WINDOW);
+        inbound.consume(Slot::Window(0));
+        assert_eq!(inbound.window().count(), NAMETAG_WINDOW - 1, "no index past u64::MAX - 1 joins the window");
+        assert_eq!(inbound.window().last(), Some(&secret.nametag(u64::MAX - 1)));
+        assert_eq!(inbound.locate(&secret.nametag(u64::MAX)), None);
+    }
+
+    #[test]
+    fn debug_output_names_the_type_and_hides_the_secret() {
+        let secret = NametagSecret::from_bytes([0xab; 32]);
+        assert_eq!(format!("{secret:?}"), "NametagSecret(<redacted>)");
+        let inbound = format!("{:?}", InboundNametags::starting_at(secret, 7));
+        assert!(inbound.starts_with("InboundNametags") && inbound.contains("next: 7"), "{inbound}");
+        assert!(!inbound.contains("abab"), "{inbound}");
+    }
 }

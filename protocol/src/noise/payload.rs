@@ -432,6 +432,15 @@ mod tests {
         let bytes = max.encode().unwrap_or_default();
         assert_eq!(bytes.len(), MAX_PAYLOAD_V2_LEN);
         assert_eq!(PayloadV2::decode(&bytes), Ok(max));
+        // 64/WAKU2-NETWORK: messages up to 150 KiB are relayed, so a 100 KiB one must fit and
+        // one of 150 KiB must not (its WakuMessage would be larger still).
+        assert!(transport_only(100 * 1024).encode().is_ok());
+        assert!(transport_only(150 * 1024).encode().is_err());
+    }
+
+    #[test]
+    fn a_nametag_prints_as_hex() {
+        assert_eq!(format!("{:?}", MessageNametag([0x0f; 16])), format!("MessageNametag({})", "0f".repeat(16)));
     }
 
     fn arb_key() -> impl Strategy<Value = NoisePublicKey> {

@@ -11,8 +11,9 @@ use serde::de::DeserializeOwned;
 use crate::crypto::hash::sha256;
 
 const MAGIC: &[u8; 8] = b"S1TO1SNP";
-/// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u16 = 1;
+/// The snapshot format version this build writes and reads. 2: Noise message 1 carries an
+/// introduction (inbound handshakes remember their caller, requests hold message 1s).
+pub const SNAPSHOT_VERSION: u16 = 2;
 const HEADER_LEN: usize = 8 + 2 + 4;
 const CHECKSUM_LEN: usize = 32;
 
@@ -149,8 +150,12 @@ mod tests {
 
     /// Re-frames `body` with a correct length and checksum, as a deliberate forger would.
     fn reframe(body: &[u8]) -> Snapshot {
+        reframe_as(SNAPSHOT_VERSION, body)
+    }
+
+    fn reframe_as(version: u16, body: &[u8]) -> Snapshot {
         let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&SNAPSHOT_VERSION.to_be_bytes());
+        out.extend_from_slice(&version.to_be_bytes());
         out.extend_from_slice(&(body.len() as u32).to_be_bytes());
         out.extend_from_slice(body);
         let checksum = sha256(&[&out]);
@@ -174,5 +179,11 @@ mod tests {
         let sorted = postcard::to_allocvec(&sets).unwrap();
         let unsorted = [sorted[0], sorted[2], sorted[1]];
         assert_eq!(reframe(&unsorted).decode::<std::collections::BTreeSet<u8>>(), Err(SnapshotError::NonCanonical));
+    }
+
+    #[test]
+    fn a_snapshot_of_an_earlier_format_is_refused_by_its_version() {
+        let body = postcard::to_allocvec(&State { a: 1, b: vec![] }).unwrap();
+        assert_eq!(reframe_as(1, &body).decode::<State>(), Err(SnapshotError::UnsupportedVersion(1)));
     }
 }
