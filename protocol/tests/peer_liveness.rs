@@ -204,3 +204,55 @@ fn message_3_goes_where_the_responder_listens_whatever_topic_message_2_came_on()
     assert_eq!(w.texts(bob), vec!["hello bob"]);
     assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
 }
+
+/// Simulator seed 951285449 (tiny, swarm, Noise, hostile) and ten small seeds: alice's message
+/// 3 to bob was lost (bob went offline right after answering, and alice's clock was skewed past
+/// the store's 20 s window, so nothing she sent was archived). Alice's session turned stale
+/// unanswered and her re-activation named a session bob never completed, so bob could not
+/// answer it; bob did answer her repeated message 1 again, but alice took his repeated message 2
+/// for a handshake already done. A repeated message 2 now gets message 3 again while the
+/// session it opened is unconfirmed.
+/// (Failed before the fix: bob never received any of the messages.)
+#[test]
+fn a_repeated_message_2_gets_message_3_again_while_the_session_is_unconfirmed() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let mut w = World::new();
+    let delivery = DeliveryConfig { max_backoff: Duration::from_secs(60), max_attempts: 90, ..Default::default() };
+    let patient = PeerConfig { delivery, ..config(KeyExchange::Noise) };
+    let alice = w.add(1, 10, patient.clone());
+    let bob = w.add(2, 20, patient);
+    let (alice_card, bob_card) = (w.card(alice, &[KeyExchange::Noise]), w.card(bob, &[KeyExchange::Noise]));
+    w.event(alice, Event::AddContact(bob_card)).unwrap();
+    w.event(bob, Event::AddContact(alice_card)).unwrap();
+    let b = *w.nodes[bob].peer.identity();
+    // Bob reads alice's message 1 (and its repeats) but nothing else she sends.
+    let first: Rc<RefCell<Option<Vec<u8>>>> = Rc::default();
+    let seen = Rc::clone(&first);
+    w.drop_if = Some(Box::new(move |to, from, message| {
+        if to != bob || from != alice {
+            return false;
+        }
+        let mut first = seen.borrow_mut();
+        let first = first.get_or_insert_with(|| message.payload.clone());
+        message.payload != *first
+    }));
+    w.event(alice, Event::SendText { to: b, body: b"hello".to_vec() }).unwrap();
+    w.settle(Duration::from_secs(5));
+    assert!(w.texts(bob).is_empty(), "message 3 and the text were lost");
+
+    w.nodes[bob].online = false;
+    w.drop_if = None;
+    for text in ["while down 1", "while down 2"] {
+        w.event(alice, Event::SendText { to: b, body: text.as_bytes().to_vec() }).unwrap();
+    }
+    // Retries every minute for half an hour: alice's session with bob turns stale unanswered.
+    w.settle(Duration::from_secs(1800));
+    w.store.clear();
+    w.nodes[bob].online = true;
+    w.event(bob, Event::Start).unwrap();
+    w.settle(Duration::from_secs(4 * 3600));
+
+    assert_eq!(w.texts(bob), vec!["hello", "while down 1", "while down 2"]);
+    assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
+}

@@ -97,3 +97,25 @@ fn mixed_chats_reach_devices_known_only_over_noise() {
 fn mixed_peers_across_swarm_configurations() {
     assert!(check_seeds(&spec(KeyExchange::Mixed, true, false), 0..12) > 50);
 }
+
+/// Swarm seeds (hostile mode drawn from the seed) that once lost every message to one device:
+/// its side of a Noise handshake never got message 3, and a repeated message 2 was taken for
+/// a handshake already done (peer-level regression
+/// `a_repeated_message_2_gets_message_3_again_while_the_session_is_unconfirmed` in
+/// `protocol/tests/peer_liveness.rs`).
+#[test]
+fn a_lost_message_3_is_sent_again_when_message_2_repeats() {
+    let swarm = |preset| ScenarioSpec {
+        preset,
+        swarm: true,
+        overrides: Overrides {
+            key_exchange: Some(KeyExchange::Noise),
+            node: Some(NodeKind::Peer),
+            ..Default::default()
+        },
+    };
+    for seed in [951285449, 951286205] {
+        check_seeds(&swarm(Preset::Tiny), seed..seed + 1);
+    }
+    check_seeds(&swarm(Preset::Small), 681064545..681064546);
+}

@@ -60,10 +60,20 @@ struct Outbound {
     after_first: Handshake,
     reply_nametag: MessageNametag,
     started: Timestamp,
-    answered_by: BTreeSet<InstallationId>,
+    /// Devices that answered, with the session each opened and when our message 3 last went out.
+    answered_by: BTreeMap<InstallationId, Answered>,
     first: WakuMessage,
     sends: u32,
     next_retry: Timestamp,
+}
+
+/// A device's answer to our message 1. A repeat of its message 2 means our message 3 did not
+/// reach it: while its session is unconfirmed, message 3 goes out again, at most once per
+/// [`REPEATED_ANSWER_GAP`] (a replayed message 2 costs no more than that).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Answered {
+    session: SessionId,
+    last_third: Timestamp,
 }
 
 /// A handshake we answered, waiting for message 3. A repeated message 1 gets the same answer,
@@ -323,7 +333,7 @@ impl NoisePath {
             after_first: hs,
             reply_nametag,
             started: ctx.now,
-            answered_by: BTreeSet::new(),
+            answered_by: BTreeMap::new(),
             first,
             sends: 1,
             next_retry,
@@ -630,7 +640,11 @@ impl NoisePath {
         let hello = HelloProto::decode(payload.as_slice()).map_err(|_| PeerError::NotForUs)?;
         let installation = InstallationId::parse(&hello.installation_id).map_err(|_| PeerError::NotForUs)?;
         let n11m = ctx.config.noise_multi_device == NoiseMultiDevice::N11m;
-        if outbound.answered_by.contains(&installation) || (n11m && !outbound.answered_by.is_empty()) {
+        if outbound.answered_by.contains_key(&installation) {
+            self.repeat_third(ctx, key, Device { identity: *contact, installation });
+            return Ok(NoiseInput::HandshakeStep);
+        }
+        if n11m && !outbound.answered_by.is_empty() {
             // N11M: the contact's devices share one session; the first answer wins.
             return Ok(NoiseInput::HandshakeStep);
         }
@@ -656,12 +670,28 @@ impl NoisePath {
         );
         ctx.publish(third.clone());
         if let Some(o) = self.outbound.get_mut(key) {
-            o.answered_by.insert(installation.clone());
+            o.answered_by.insert(installation.clone(), Answered { session: session.id().clone(), last_third: ctx.now });
         }
         let device = Device { identity: *contact, installation };
         self.unconfirmed.insert(device.clone(), (session.id().clone(), third));
         self.add_session(ctx, device.clone(), session);
         Ok(NoiseInput::Established(device))
+    }
+
+    /// Republishes our message 3 to a device that repeated its message 2, while the session that
+    /// handshake opened is unconfirmed (the device never read message 3, or we would have heard
+    /// from it there) and the last copy is at least [`REPEATED_ANSWER_GAP`] old.
+    fn repeat_third(&mut self, ctx: &mut Ctx<'_>, key: &OutboundKey, device: Device) {
+        let Some(answered) = self.outbound.get_mut(key).and_then(|o| o.answered_by.get_mut(&device.installation))
+        else {
+            return;
+        };
+        let Some((session, third)) = self.unconfirmed.get(&device) else { return };
+        if *session != answered.session || ctx.now.saturating_since(answered.last_third) < REPEATED_ANSWER_GAP {
+            return;
+        }
+        answered.last_third = ctx.now;
+        ctx.republish(third);
     }
 
     /// Message 3 for a handshake we answered: check the identity, open the session.

@@ -288,11 +288,14 @@ impl PeerNode {
             let _ = audit::take();
             let label = self.debug.then(|| match &event {
                 Event::Received { message, .. } => {
+                    format!("Received {}", describe_message(message))
+                }
+                Event::StoreResult { request, messages, next_cursor } => {
+                    let listed: Vec<String> = messages.iter().map(describe_message).collect();
                     format!(
-                        "Received {} {:02x?}{}",
-                        message.content_topic,
-                        &message.payload[..message.payload.len().min(8)],
-                        describe_x3dh(message)
+                        "StoreResult {request} ({} messages, more: {}) {listed:?}",
+                        messages.len(),
+                        next_cursor.is_some()
                     )
                 }
                 _ => format!("{event:?}").chars().take(100).collect::<String>(),
@@ -341,12 +344,8 @@ impl PeerNode {
             Ok(actions) => {
                 for a in actions {
                     match a {
-                        Action::Publish(m) => eprintln!(
-                            "    Publish {} {:02x?}{}",
-                            m.content_topic,
-                            &m.payload[..m.payload.len().min(8)],
-                            describe_x3dh(m)
-                        ),
+                        Action::Publish(m) => eprintln!("    Publish {}", describe_message(m)),
+                        Action::QueryStore { .. } => eprintln!("    {a:?}"),
                         _ => eprintln!("    {}", format!("{a:?}").chars().take(160).collect::<String>()),
                     }
                 }
@@ -591,6 +590,12 @@ fn rejection(error: &PeerError, received: bool) -> Notification {
         _ => RejectReason::Unauthenticated,
     };
     Notification::Rejected { reason }
+}
+
+/// For the debug print: a message's topic, first payload bytes and, for X3DH, its parties.
+fn describe_message(message: &status_1to1::waku::WakuMessage) -> String {
+    let head = &message.payload[..message.payload.len().min(8)];
+    format!("{} {head:02x?}{}", message.content_topic, describe_x3dh(message))
 }
 
 /// For the debug print: an X3DH envelope's sender, the installations its bundles list and its
