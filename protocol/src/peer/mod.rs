@@ -20,6 +20,7 @@ pub mod noise_intro;
 mod noise_path;
 mod own_pairing;
 mod receive;
+pub mod records;
 mod requests;
 mod send;
 pub mod snapshot;
