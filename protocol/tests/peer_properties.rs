@@ -127,6 +127,10 @@ fn run(ops: Vec<Op>, kx: KeyExchange, mixed: bool) {
             Op::Restart(i) if i < w.nodes.len() => {
                 let restored = Peer::restore(&w.nodes[i].peer.snapshot().unwrap()).unwrap();
                 assert_eq!(restored, w.nodes[i].peer, "a snapshot restores an identical peer");
+                // The change sets applied in order to an empty store are the peer's records,
+                // and loading them gives back the peer that wrote them.
+                assert_eq!(w.nodes[i].peer.records().unwrap(), w.nodes[i].persisted);
+                assert_eq!(Peer::from_records(&w.nodes[i].persisted).unwrap(), w.nodes[i].peer);
                 w.crash_and_restart(i);
             }
             Op::Wait(secs) => {

@@ -10,6 +10,7 @@
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
+use status_1to1::peer::{ChangeSet, Records};
 use status_1to1::{SeededEntropy, Timestamp, waku::WakuMessage};
 
 use crate::ids::{DeviceId, MessageId, UserId};
@@ -312,10 +313,16 @@ pub enum NodeAction {
         /// Identifies the timer.
         token: u64,
     },
-    /// Durably store the node's state; a crash restores the latest one.
+    /// Durably store the node's whole state; a crash restores the latest one.
     Persist {
         /// Opaque snapshot bytes.
         snapshot: Vec<u8>,
+    },
+    /// Durably apply one change set to the node's record store; a crash restores the records
+    /// as of the last change set applied.
+    Apply {
+        /// The records one event wrote and deleted.
+        changes: ChangeSet,
     },
     /// Tell the application (and the invariant checker) something.
     Notify(Notification),
@@ -414,6 +421,29 @@ pub trait SimNode {
     }
 }
 
+/// What a device's store holds across crashes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Stored {
+    /// Nothing persisted yet.
+    #[default]
+    Empty,
+    /// The last snapshot ([`NodeAction::Persist`]).
+    Snapshot(Box<[u8]>),
+    /// Records, with every change set applied ([`NodeAction::Apply`]).
+    Records(Records),
+}
+
+impl Stored {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Stored::Empty => 0,
+            Stored::Snapshot(s) => s.len(),
+            Stored::Records(r) => r.bytes(),
+        }
+    }
+}
+
 /// Why a snapshot could not be restored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot restore snapshot: {0}")]
@@ -427,12 +457,12 @@ pub trait NodeFactory {
     /// A new node for `spec` with its own entropy stream.
     fn create(&mut self, spec: &DeviceSpec, entropy: SeededEntropy) -> Self::Node;
 
-    /// A node rebuilt from its last persisted snapshot, with a fresh entropy stream (a real
-    /// device draws fresh OS randomness after a restart).
+    /// A node rebuilt from what its store holds (never [`Stored::Empty`]), with a fresh entropy
+    /// stream (a real device draws fresh OS randomness after a restart).
     fn restore(
         &mut self,
         spec: &DeviceSpec,
-        snapshot: &[u8],
+        stored: &Stored,
         entropy: SeededEntropy,
     ) -> Result<Self::Node, RestoreError>;
 }

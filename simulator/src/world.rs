@@ -12,6 +12,7 @@ use std::collections::BinaryHeap;
 use std::io::Write;
 use std::rc::Rc;
 
+use status_1to1::peer::{ChangeSet, RecordError, Records};
 use status_1to1::waku::WakuMessage;
 
 use crate::faults::{Fault, FaultSchedule};
@@ -25,7 +26,7 @@ use crate::net::envelope::Envelope;
 use crate::net::{Arrival, NetStats, Network};
 use crate::node::{
     AppCommand, ClientMode, DeviceSpec, MessageSource, NodeAction, NodeEvent, NodeFactory, Notification, PublishAck,
-    PublishError, PublishVia, SimNode, StoreError, StorePage, StoreQuery,
+    PublishError, PublishVia, SimNode, StoreError, StorePage, StoreQuery, Stored,
 };
 use crate::rng::{SimRng, device_entropy};
 use crate::scenario::ScenarioConfig;
@@ -229,7 +230,7 @@ struct Device<N> {
     offline: u16,
     /// A pending torn crash: crash inside the next step after this many actions.
     torn: Option<u8>,
-    snapshot: Option<Box<[u8]>>,
+    stored: Stored,
     timers: Vec<(u64, u32)>,
     timer_generation: u32,
     clock: Clock,
@@ -247,7 +248,7 @@ impl<N: SimNode> Device<N> {
 
     fn heap_bytes(&self) -> usize {
         self.node.as_ref().map_or(0, SimNode::state_bytes)
-            + self.snapshot.as_ref().map_or(0, |s| s.len())
+            + self.stored.bytes()
             + self.timers.capacity() * std::mem::size_of::<(u64, u32)>()
             + self.topics.capacity() * std::mem::size_of::<TopicId>()
     }
@@ -433,7 +434,7 @@ impl<F: NodeFactory> World<F> {
                     inc: 0,
                     offline: 0,
                     torn: None,
-                    snapshot: None,
+                    stored: Stored::Empty,
                     timers: Vec::new(),
                     timer_generation: 0,
                     clock: draw_clock(&cfg, &mut clock_rng),
@@ -711,6 +712,28 @@ impl<F: NodeFactory> World<F> {
         self.devices.get_mut(dev.0 as usize)
     }
 
+    /// Counts a durable write and releases the deliveries it made durable.
+    fn on_persisted(&mut self, dev: DeviceId, bytes: usize) {
+        self.metrics.persists += 1;
+        self.metrics.persisted_bytes += bytes as u64;
+        for first in self.checker.on_persist(dev) {
+            self.metrics.on_delivery(self.now.as_millis(), first.latency_us);
+        }
+    }
+
+    /// Applies a change set to the device's record store, as a real store would in one
+    /// transaction; an out-of-sequence set is refused and leaves the store as it was.
+    fn apply_changes(&mut self, dev: DeviceId, changes: &ChangeSet) -> Result<(), RecordError> {
+        let Some(slot) = self.slot_mut(dev) else { return Ok(()) };
+        if !matches!(slot.stored, Stored::Records(_)) {
+            slot.stored = Stored::Records(Records::default());
+        }
+        match &mut slot.stored {
+            Stored::Records(records) => records.apply(changes),
+            _ => Ok(()),
+        }
+    }
+
     fn current(&self, dev: DeviceId, inc: u32) -> bool {
         self.slot(dev).is_some_and(|d| d.alive() && d.inc == inc)
     }
@@ -759,15 +782,15 @@ impl<F: NodeFactory> World<F> {
             return;
         }
         let entropy = device_entropy(seed, dev.0, slot.inc);
-        let (node, restored) = match slot.snapshot.as_deref() {
-            Some(bytes) => match self.factory.restore(&slot.spec, bytes, entropy) {
+        let (node, restored) = match &slot.stored {
+            Stored::Empty => (self.factory.create(&slot.spec, entropy), false),
+            stored => match self.factory.restore(&slot.spec, stored, entropy) {
                 Ok(n) => (n, true),
                 Err(e) => {
                     self.checker.on_restore_failed(now, dev, e.to_string());
                     return;
                 }
             },
-            None => (self.factory.create(&slot.spec, entropy), false),
         };
         slot.node = Some(node);
         self.metrics.restarts += 1;
@@ -857,15 +880,21 @@ impl<F: NodeFactory> World<F> {
                 }
             }
             NodeAction::Persist { snapshot } => {
-                self.action_trace("persist", d, snapshot.len() as u64);
-                self.metrics.persists += 1;
-                self.metrics.persisted_bytes += snapshot.len() as u64;
+                let bytes = snapshot.len();
+                self.action_trace("persist", d, bytes as u64);
                 if let Some(slot) = self.slot_mut(dev) {
-                    slot.snapshot = Some(snapshot.into_boxed_slice());
+                    slot.stored = Stored::Snapshot(snapshot.into_boxed_slice());
                 }
-                for first in self.checker.on_persist(dev) {
-                    self.metrics.on_delivery(self.now.as_millis(), first.latency_us);
+                self.on_persisted(dev, bytes);
+            }
+            NodeAction::Apply { changes } => {
+                let bytes = changes.bytes();
+                self.action_trace("apply", d, bytes as u64);
+                if let Err(e) = self.apply_changes(dev, &changes) {
+                    self.checker.on_restore_failed(self.now, dev, e.to_string());
+                    return;
                 }
+                self.on_persisted(dev, bytes);
             }
             NodeAction::Notify(n) => self.notify(dev, &n),
         }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use status_1to1::waku::WakuMessage;
 use status_1to1::{SeededEntropy, Timestamp};
 use status_1to1_sim::node::{
-    AppCommand, DeviceSpec, NodeAction, NodeEvent, NodeFactory, Notification, PublishVia, RestoreError, SimNode,
+    AppCommand, DeviceSpec, NodeAction, NodeEvent, NodeFactory, Notification, PublishVia, RestoreError, SimNode, Stored,
 };
 use status_1to1_sim::scenario::{Preset, ScenarioConfig};
 use status_1to1_sim::{Directory, RunOptions, ViolationKind, World};
@@ -72,7 +72,7 @@ impl NodeFactory for Factory {
         Broken { flaw: self.0, spec: spec.clone(), sent: 0 }
     }
 
-    fn restore(&mut self, spec: &DeviceSpec, _: &[u8], _: SeededEntropy) -> Result<Broken, RestoreError> {
+    fn restore(&mut self, spec: &DeviceSpec, _: &Stored, _: SeededEntropy) -> Result<Broken, RestoreError> {
         if self.0 == Flaw::BadSnapshot {
             return Err(RestoreError("corrupt".into()));
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::event::RequestId;
 use super::frame::MessageId;
-use super::snapshot::Snapshot;
+use super::records::ChangeSet;
 use crate::identity::{IdentityKey, InstallationId};
 use crate::time::Timestamp;
 use crate::waku::WakuMessage;
@@ -73,8 +73,8 @@ pub struct FirstText {
 /// An output of the peer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Store this snapshot durably before carrying out the actions after it.
-    Persist(Snapshot),
+    /// Apply this change set to the store durably before carrying out the actions after it.
+    Persist(ChangeSet),
     /// Publish a WakuMessage (relay or lightpush).
     Publish(WakuMessage),
     /// Start receiving these content topics.

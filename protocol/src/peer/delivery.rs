@@ -143,7 +143,9 @@ pub enum OutboxEvent {
 /// Messages not yet acknowledged by every intended device.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outbox {
-    messages: BTreeMap<MessageId, Outgoing>,
+    /// One record per message (`RecordKind::Outbox`), not part of the outbox's own record.
+    #[serde(skip)]
+    pub(super) messages: BTreeMap<MessageId, Outgoing>,
     next_seq: u64,
 }
 

@@ -41,6 +41,7 @@ pub use event::{Event, Origin, RequestId};
 pub use frame::{Frame, FrameBody, MessageId};
 pub use link::NoiseLink;
 pub use noise_path::NoiseMultiDevice;
+pub use records::{ChangeSet, RecordError, Records};
 pub use snapshot::{Snapshot, SnapshotError};
 pub use x3dh_path::ADVERT_BUDGET;
 
@@ -131,8 +132,8 @@ impl Me {
     }
 }
 
-/// Everything a peer remembers (what a snapshot holds).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Everything a peer remembers, as records ([`records`]).
+#[derive(Clone, PartialEq, Eq)]
 struct PeerState {
     config: PeerConfig,
     me: Me,
@@ -191,6 +192,8 @@ impl Ctx<'_> {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Peer {
     state: PeerState,
+    /// The records as of the last change set we returned: the next one is the difference.
+    persisted: Records,
 }
 
 impl Peer {
@@ -216,17 +219,35 @@ impl Peer {
                 last_online: None,
                 timer: None,
             },
+            persisted: Records::default(),
         }
+    }
+
+    /// Loads a peer from its records, as a store holds them after applying its change sets
+    /// (refused whole if anything is missing, malformed or extra).
+    pub fn from_records(records: &Records) -> Result<Self, RecordError> {
+        Ok(Self { state: PeerState::from_records(records)?, persisted: records.clone() })
+    }
+
+    /// Every record of the current state, numbered as the last change set returned.
+    pub fn records(&self) -> Result<Records, RecordError> {
+        let rows = self.state.to_records().map_err(|_| RecordError::Inconsistent("the state does not encode"))?;
+        Ok(Records::from_rows(self.persisted.seq(), rows))
+    }
+
+    /// Bytes of the records last returned in a change set (what a store holds for this peer).
+    pub fn stored_bytes(&self) -> usize {
+        self.persisted.bytes()
     }
 
     /// Restores a peer from a snapshot (refused whole if corrupted).
     pub fn restore(snapshot: &Snapshot) -> Result<Self, SnapshotError> {
-        Ok(Self { state: snapshot.decode()? })
+        Ok(Self::from_records(&snapshot.decode_records()?)?)
     }
 
-    /// The current state as a snapshot.
+    /// The current state as a snapshot: its records, framed and checksummed.
     pub fn snapshot(&self) -> Result<Snapshot, SnapshotError> {
-        Snapshot::encode(&self.state)
+        Snapshot::encode_records(&self.records()?)
     }
 
     /// Our identity.
@@ -311,11 +332,22 @@ impl Peer {
         }
         self.sync_subscriptions(&mut actions);
         self.sync_timer(&mut actions);
-        if self.state != saved {
-            let snapshot = self.snapshot().map_err(|_| PeerError::InvalidContact("state cannot be encoded"))?;
-            actions = order_around_persist(actions, snapshot);
+        if self.state != saved || self.persisted.seq() == 0 {
+            let changes = self.change_set()?;
+            if !changes.writes.is_empty() {
+                actions = order_around_persist(actions, changes);
+            }
         }
         Ok(actions)
+    }
+
+    /// The records this event changed, applied to our copy of what the store holds.
+    fn change_set(&mut self) -> Result<ChangeSet, PeerError> {
+        let encode_failed = PeerError::InvalidContact("state cannot be encoded");
+        let target = self.state.to_records().map_err(|_| encode_failed.clone())?;
+        let changes = self.persisted.changes_to(&target);
+        self.persisted.apply(&changes).map_err(|_| encode_failed)?;
+        Ok(changes)
     }
 
     fn dispatch(
@@ -546,7 +578,7 @@ impl Peer {
 /// to the network after it. The application's own records commit together with the snapshot (a
 /// crash before it rolls both back, and the message is received again); no ciphertext leaves
 /// before the state that produced it is stored.
-fn order_around_persist(actions: Vec<Action>, snapshot: Snapshot) -> Vec<Action> {
+fn order_around_persist(actions: Vec<Action>, changes: ChangeSet) -> Vec<Action> {
     let (mut ordered, network): (Vec<Action>, Vec<Action>) = actions.into_iter().partition(|a| {
         matches!(
             a,
@@ -560,7 +592,7 @@ fn order_around_persist(actions: Vec<Action>, snapshot: Snapshot) -> Vec<Action>
                 | Action::ShowAuthcode(_)
         )
     });
-    ordered.push(Action::Persist(snapshot));
+    ordered.push(Action::Persist(changes));
     ordered.extend(network);
     ordered
 }

@@ -104,7 +104,7 @@ pub(crate) struct Introduced {
 
 /// The sessions with one remote device: the active one last.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct DeviceSessions {
+pub(super) struct DeviceSessions {
     sessions: Vec<NoiseSession>,
 }
 
@@ -156,7 +156,9 @@ pub(crate) struct NoisePath {
     outbound: BTreeMap<OutboundKey, Outbound>,
     inbound: BTreeMap<MessageNametag, Inbound>,
     seen_first: VecDeque<[u8; 32]>,
-    sessions: BTreeMap<Device, DeviceSessions>,
+    /// One record per device (`RecordKind::NoiseSessions`), not part of the local record.
+    #[serde(skip)]
+    pub(super) sessions: BTreeMap<Device, DeviceSessions>,
     /// Message 3 of handshakes we initiated, with the session it opened, repeated before our
     /// messages to that device until the device is heard from on that very session (message 3
     /// may be lost like any other; traffic on an older session with the same device does not

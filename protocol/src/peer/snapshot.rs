@@ -2,18 +2,21 @@
 //! as a whole; nothing is ever half-loaded.
 //!
 //! Layout: `"S1TO1SNP"` (8) ‖ version (u16 big-endian) ‖ body length (u32 big-endian) ‖ body
-//! (postcard of the peer state: compact, and deterministic because every map is ordered) ‖
+//! (postcard of the peer's records, `(last change set number, [(key, value)])` in key order:
+//! compact and deterministic) ‖
 //! SHA-256 of everything before (32) (`docs/profile.md` §6.3).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::records::{RecordError, RecordKey, RecordValue, Records};
 use crate::crypto::hash::sha256;
 
 const MAGIC: &[u8; 8] = b"S1TO1SNP";
 /// The snapshot format version this build writes and reads. 2: Noise message 1 carries an
-/// introduction (inbound handshakes remember their caller, requests hold message 1s).
-pub const SNAPSHOT_VERSION: u16 = 2;
+/// introduction (inbound handshakes remember their caller, requests hold message 1s). 3: the
+/// body is the peer's records (`docs/storage.md`).
+pub const SNAPSHOT_VERSION: u16 = 3;
 const HEADER_LEN: usize = 8 + 2 + 4;
 const CHECKSUM_LEN: usize = 32;
 
@@ -82,6 +85,28 @@ impl Snapshot {
     }
 }
 
+/// A snapshot body: the number of the last change set, then every record as (key, value) bytes.
+type RecordRows = (u64, Vec<(Vec<u8>, Vec<u8>)>);
+
+impl Snapshot {
+    /// Frames a peer's records.
+    pub(crate) fn encode_records(records: &Records) -> Result<Self, SnapshotError> {
+        let rows: Vec<(Vec<u8>, Vec<u8>)> =
+            records.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect();
+        Self::encode(&(records.seq(), rows))
+    }
+
+    /// The records a snapshot holds (keys checked; values when the peer loads them).
+    pub(crate) fn decode_records(&self) -> Result<Records, SnapshotError> {
+        let (seq, rows): RecordRows = self.decode()?;
+        let mut keyed = Vec::with_capacity(rows.len());
+        for (key, value) in rows {
+            keyed.push((RecordKey::from_bytes(key)?, RecordValue::from_bytes(value)));
+        }
+        Ok(Records::from_rows(seq, keyed))
+    }
+}
+
 impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Snapshot({} bytes, <redacted>)", self.0.len())
@@ -112,6 +137,9 @@ pub enum SnapshotError {
         /// Present.
         actual: usize,
     },
+    /// The records do not describe a valid state.
+    #[error("snapshot records refused: {0}")]
+    Record(#[from] RecordError),
     /// The body does not describe a valid state.
     #[error("malformed snapshot body: {0}")]
     Malformed(String),

@@ -109,7 +109,7 @@ impl DeviceSessions {
 
 /// What we know about one contact on this path.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct ContactState {
+pub(super) struct ContactState {
     /// The contact's verified bundles, each kept once. Every device of an account publishes
     /// bundles signed at its own clock, so no single bundle is authoritative: a device's own
     /// advert may look older than a sibling's bundle that does not list it yet.
@@ -202,7 +202,9 @@ pub(crate) struct X3dhPath {
     own_prekeys: BTreeMap<InstallationId, SignedPrekey>,
     bundle: Option<VerifiedBundle>,
     next_publish: Option<Timestamp>,
-    contacts: BTreeMap<IdentityKey, ContactState>,
+    /// One record per contact (`RecordKind::X3dhContact`), not part of the local record.
+    #[serde(skip)]
+    pub(super) contacts: BTreeMap<IdentityKey, ContactState>,
     /// Sender installation → identity, for messages without an X3DH header.
     installations: BTreeMap<InstallationId, IdentityKey>,
     /// When we last adverted our bundle to each identity (within [`ADVERT_INTERVAL`]).

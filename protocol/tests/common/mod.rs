@@ -1,6 +1,6 @@
 //! A tiny in-memory Waku for scenario tests: published messages reach every subscribed peer (the
 //! sender too, as on a relay), a store keeps everything, timers fire in time order, and a peer
-//! can crash and restart from its last persisted snapshot. Deterministic.
+//! can crash and restart from the records its change sets wrote to its store. Deterministic.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use status_1to1::SeededEntropy;
 use status_1to1::identity::{IdentityKeyPair, InstallationId};
-use status_1to1::peer::{Action, ContactCard, Delivery, Event, KeyExchange, Origin, Peer, PeerConfig, Snapshot};
+use status_1to1::peer::{Action, ContactCard, Delivery, Event, KeyExchange, Origin, Peer, PeerConfig, Records};
 use status_1to1::time::Timestamp;
 use status_1to1::waku::WakuMessage;
 
 pub struct Node {
     pub peer: Peer,
     pub entropy: SeededEntropy,
-    pub persisted: Option<Snapshot>,
+    /// The node's store: every change set it returned, applied in order.
+    pub persisted: Records,
     pub delivered: Vec<Delivery>,
     pub acked: Vec<status_1to1::peer::MessageId>,
     pub failed: usize,
@@ -98,7 +99,7 @@ impl World {
         self.nodes.push(Node {
             peer,
             entropy,
-            persisted: None,
+            persisted: Records::default(),
             delivered: vec![],
             acked: vec![],
             failed: 0,
@@ -158,7 +159,9 @@ impl World {
         let mut answers = Vec::new();
         for action in actions {
             match action {
-                Action::Persist(s) => self.nodes[i].persisted = Some(s),
+                Action::Persist(changes) => {
+                    self.nodes[i].persisted.apply(&changes).expect("change sets arrive in order")
+                }
                 Action::Publish(m) => {
                     self.store.push(m.clone());
                     for (j, n) in self.nodes.iter().enumerate() {
@@ -261,10 +264,10 @@ impl World {
         self.now = deadline;
     }
 
-    /// Crashes node `i` (losing everything not persisted) and restarts it from its snapshot.
+    /// Crashes node `i` (losing everything not persisted) and restarts it from its store.
     pub fn crash_and_restart(&mut self, i: usize) {
-        let snapshot = self.nodes[i].persisted.clone().expect("something was persisted");
-        self.nodes[i].peer = Peer::restore(&snapshot).expect("snapshot restores");
+        assert!(self.nodes[i].persisted.seq() > 0, "something was persisted");
+        self.nodes[i].peer = Peer::from_records(&self.nodes[i].persisted).expect("records load");
         self.nodes[i].timer = None;
         let _ = self.event(i, Event::Start);
         if let Some(t) = self.nodes[i].peer.next_deadline() {

@@ -22,8 +22,8 @@ use status_1to1::crypto::audit;
 use status_1to1::identity::InstallationId;
 use status_1to1::pairing::PairingError;
 use status_1to1::peer::{
-    Action, ContactCard, Delivery, DeliveryConfig, Direction, Event, KeyExchange as PeerKx, Notice, Origin, Peer,
-    PeerConfig, PeerError, Snapshot,
+    Action, ChangeSet, ContactCard, Delivery, DeliveryConfig, Direction, Event, KeyExchange as PeerKx, Notice, Origin,
+    Peer, PeerConfig, PeerError, Snapshot,
 };
 use status_1to1::ratchet::RatchetError;
 use status_1to1::time::Timestamp;
@@ -33,7 +33,7 @@ use self::store::{STORE_RETRY_MS, StoreJobs, StoreStep};
 use crate::ids::{DeviceId, UserId};
 use crate::node::{
     AppCommand, ClientMode, DeviceSpec, KeyExchange, MessageSource, NodeAction, NodeEvent, NodeFactory, Notification,
-    PublishVia, RejectReason, RestoreError, SimNode,
+    PublishVia, RejectReason, RestoreError, SimNode, Stored,
 };
 use crate::workload::Directory;
 
@@ -152,12 +152,18 @@ impl NodeFactory for PeerFactory {
     fn restore(
         &mut self,
         spec: &DeviceSpec,
-        snapshot: &[u8],
+        stored: &Stored,
         entropy: SeededEntropy,
     ) -> Result<PeerNode, RestoreError> {
-        let peer = Peer::restore(&Snapshot::from_bytes(snapshot.to_vec())).map_err(|e| RestoreError(e.to_string()))?;
+        let peer = match stored {
+            Stored::Records(records) => Peer::from_records(records).map_err(|e| RestoreError(e.to_string()))?,
+            Stored::Snapshot(bytes) => {
+                Peer::restore(&Snapshot::from_bytes(bytes.to_vec())).map_err(|e| RestoreError(e.to_string()))?
+            }
+            Stored::Empty => return Err(RestoreError("nothing stored".into())),
+        };
         let mut node = self.node(spec, peer, entropy);
-        node.state_bytes = snapshot.len();
+        node.state_bytes = node.peer.stored_bytes();
         Ok(node)
     }
 }
@@ -273,7 +279,10 @@ impl PeerNode {
             return;
         }
         // `Accepted` means "durably queued": it goes right after the Persist of the send.
-        let at = out.iter().rposition(|a| matches!(a, NodeAction::Persist { .. })).map_or(out.len(), |i| i + 1);
+        let at = out
+            .iter()
+            .rposition(|a| matches!(a, NodeAction::Persist { .. } | NodeAction::Apply { .. }))
+            .map_or(out.len(), |i| i + 1);
         out.insert(at, NodeAction::Notify(Notification::Accepted { id }));
     }
 
@@ -363,7 +372,7 @@ impl PeerNode {
     ) {
         for action in actions {
             match action {
-                Action::Persist(snapshot) => self.persist(snapshot, out),
+                Action::Persist(changes) => self.persist(changes, out),
                 Action::Publish(message) => {
                     self.next_publish += 1;
                     let via = match self.spec.mode {
@@ -408,9 +417,9 @@ impl PeerNode {
     }
 
     /// `Persist`, then the encryptions of the state it stores, then the state's bounds.
-    fn persist(&mut self, snapshot: Snapshot, out: &mut Vec<NodeAction>) {
-        self.state_bytes = snapshot.as_bytes().len();
-        out.push(NodeAction::Persist { snapshot: snapshot.as_bytes().to_vec() });
+    fn persist(&mut self, changes: ChangeSet, out: &mut Vec<NodeAction>) {
+        self.state_bytes = self.peer.stored_bytes();
+        out.push(NodeAction::Apply { changes });
         for used in audit::take() {
             out.push(NodeAction::Notify(Notification::KeyUse {
                 key: used.key,

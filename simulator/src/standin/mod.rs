@@ -24,7 +24,7 @@ use self::snapshot::{ChatState, OutEntry};
 use crate::ids::{DeviceId, MessageId, UserId};
 use crate::node::{
     AppCommand, ClientMode, DeviceSpec, NodeAction, NodeEvent, NodeFactory, Notification, PublishVia, RejectReason,
-    RestoreError, SimNode, StorePage, StoreQuery,
+    RestoreError, SimNode, StorePage, StoreQuery, Stored,
 };
 use crate::workload::Directory;
 
@@ -513,9 +513,12 @@ impl NodeFactory for ChatFactory {
     fn restore(
         &mut self,
         spec: &DeviceSpec,
-        snapshot: &[u8],
+        stored: &Stored,
         _entropy: SeededEntropy,
     ) -> Result<ChatNode, RestoreError> {
+        let Stored::Snapshot(snapshot) = stored else {
+            return Err(RestoreError("the stand-in persists snapshots only".into()));
+        };
         Ok(ChatNode::new(spec, Rc::clone(&self.dir), ChatState::decode(snapshot)?, self.mutation))
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use arbitrary::{Arbitrary, Unstructured};
 use status_1to1::identity::{ContactCode, IdentityKeyPair, InstallationId};
 use status_1to1::peer::{
-    Action, ContactCard, Direction, Event, KeyExchange, MessageId, Origin, Peer, PeerConfig, Snapshot,
+    Action, ContactCard, Direction, Event, KeyExchange, MessageId, Origin, Peer, PeerConfig, Records, Snapshot,
 };
 use status_1to1::waku::WakuMessage;
 use status_1to1::{SeededEntropy, Timestamp};
@@ -20,7 +20,8 @@ use super::{backend_index, null_crypto, xor_at};
 #[derive(Clone)]
 pub(super) struct Node {
     pub(super) peer: Peer,
-    pub(super) persisted: Option<Snapshot>,
+    /// The device's store: its change sets applied in order.
+    pub(super) persisted: Records,
     account: usize,
     online: bool,
     timer: Option<Timestamp>,
@@ -89,7 +90,7 @@ impl World {
         let installation = InstallationId::generate(e.get(i));
         self.nodes.push(Node {
             peer: Peer::new(identity, installation, config),
-            persisted: None,
+            persisted: Records::default(),
             account,
             online: true,
             timer: None,
@@ -139,14 +140,14 @@ impl World {
         for action in actions {
             let node = &mut self.nodes[i];
             match action {
-                Action::Persist(snapshot) => {
-                    // Restoring costs a signature check per stored bundle: every fourth snapshot
-                    // here, and every one a restart uses (see `PeerOp::Restart`).
+                Action::Persist(changes) => {
+                    node.persisted.apply(&changes).expect("change sets come in sequence");
+                    // Loading costs a signature check per stored bundle: after every fourth
+                    // change set here, and on every restart (see `PeerOp::Restart`).
                     if self.events.is_multiple_of(4) {
-                        let restored = Peer::restore(&snapshot).expect("a persisted snapshot restores");
-                        assert!(restored == node.peer, "a persisted snapshot restores a different peer");
+                        let restored = Peer::from_records(&node.persisted).expect("the stored records load");
+                        assert!(restored == node.peer, "the stored records load a different peer");
                     }
-                    node.persisted = Some(snapshot);
                 }
                 Action::Publish(message) => {
                     self.store.push(message.clone());
@@ -310,7 +311,7 @@ enum PeerOp {
     Duplicate(u16),
     /// Swaps two in-flight messages.
     Reorder(u16, u16),
-    /// Crashes a device and restarts it from its last persisted snapshot.
+    /// Crashes a device and restarts it from its store.
     Restart(u8),
     /// A device goes offline (it misses relay traffic) or comes back (and catches up from store).
     Toggle(u8),
@@ -381,9 +382,11 @@ pub fn peers(data: &[u8]) {
             }
             PeerOp::Restart(i) => {
                 let i = usize::from(i) % n;
-                let Some(snapshot) = w.nodes[i].persisted.clone() else { continue };
-                let restored = Peer::restore(&snapshot).expect("the last snapshot restores");
-                assert!(restored == w.nodes[i].peer, "the last persisted snapshot is not the current state");
+                if w.nodes[i].persisted.seq() == 0 {
+                    continue;
+                }
+                let restored = Peer::from_records(&w.nodes[i].persisted).expect("the stored records load");
+                assert!(restored == w.nodes[i].peer, "the stored records are not the current state");
                 w.nodes[i].peer = restored;
                 w.nodes[i].timer = None;
                 w.event(i, Event::Start, &mut e);

@@ -108,6 +108,8 @@ fn drive(mut peer: Peer) {
         events.push(Event::EndChat { with: to, public: false });
     }
     events.push(Event::StartPairing);
+    // The restored peer's store: its records, then every change set it returns.
+    let mut store = peer.records().expect("a restored peer encodes");
     for event in events {
         now = now.saturating_add(Duration::from_secs(600));
         let before = peer.clone();
@@ -116,12 +118,13 @@ fn drive(mut peer: Peer) {
             Ok(actions) => {
                 if peer != before {
                     super::peers::assert_persist_ordering(&actions);
-                    let Some(Action::Persist(snapshot)) = actions.iter().find(|a| matches!(a, Action::Persist(_)))
+                    let Some(Action::Persist(changes)) = actions.iter().find(|a| matches!(a, Action::Persist(_)))
                     else {
                         unreachable!("checked by assert_persist_ordering")
                     };
-                    let restored = Peer::restore(snapshot).expect("a persisted snapshot restores");
-                    assert!(restored == peer, "a persisted snapshot restores a different peer");
+                    store.apply(changes).expect("change sets come in sequence");
+                    let restored = Peer::from_records(&store).expect("the stored records load");
+                    assert!(restored == peer, "the stored records load a different peer");
                 }
             }
         }

@@ -9,14 +9,15 @@
 
 mod codec;
 mod kind;
+mod state;
 
 use std::collections::BTreeMap;
 
 use zeroize::Zeroize;
 
-#[allow(unused_imports)] // wired into the peer state in the next commit (issue 13)
 pub(crate) use codec::{decode_value, encode_value};
 pub use kind::RecordKind;
+pub(crate) use state::RecordMap;
 
 /// The format version of record values this build writes and reads.
 pub const RECORD_VERSION: u16 = 1;
@@ -212,6 +213,45 @@ impl Records {
     /// Total bytes of keys and values.
     pub fn bytes(&self) -> usize {
         self.rows.iter().map(|(k, v)| k.as_bytes().len() + v.len()).sum()
+    }
+
+    /// The change set, numbered next, that turns these records into `target`: a merge of the
+    /// two sorted key lists.
+    pub(crate) fn changes_to(&self, target: &RecordMap) -> ChangeSet {
+        let mut writes = Vec::new();
+        let mut old = self.rows.iter().peekable();
+        let mut new = target.iter().peekable();
+        loop {
+            match (old.peek(), new.peek()) {
+                (None, None) => break,
+                (Some((k, _)), None) => {
+                    writes.push(((*k).clone(), None));
+                    old.next();
+                }
+                (None, Some((k, v))) => {
+                    writes.push(((*k).clone(), Some((*v).clone())));
+                    new.next();
+                }
+                (Some((ko, vo)), Some((kn, vn))) => match ko.cmp(kn) {
+                    std::cmp::Ordering::Less => {
+                        writes.push(((*ko).clone(), None));
+                        old.next();
+                    }
+                    std::cmp::Ordering::Greater => {
+                        writes.push(((*kn).clone(), Some((*vn).clone())));
+                        new.next();
+                    }
+                    std::cmp::Ordering::Equal => {
+                        if vo != vn {
+                            writes.push(((*kn).clone(), Some((*vn).clone())));
+                        }
+                        old.next();
+                        new.next();
+                    }
+                },
+            }
+        }
+        ChangeSet { seq: self.seq.wrapping_add(1), writes }
     }
 
     /// The records of one kind, with their keys within the kind.

@@ -1,0 +1,147 @@
+//! The peer state cut into records (the cut is documented in `docs/storage.md`): one record
+//! per contact, blocked identity, Noise device, X3DH contact and outgoing message, and one for
+//! each bounded part. A map's record key is the postcard encoding of the map key.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{RecordError, RecordKey, RecordKind, RecordValue, Records, decode_value, encode_value};
+use crate::Timestamp;
+use crate::peer::IdentityKey;
+use crate::peer::{PeerState, RequestId, StoreQuery};
+
+/// All the records of a state, by key.
+pub(crate) type RecordMap = BTreeMap<RecordKey, RecordValue>;
+
+/// The small bookkeeping of [`PeerState`], as written (borrowed) ...
+#[derive(Serialize)]
+struct PeerLocalRef<'a> {
+    open: &'a BTreeMap<crate::peer::MessageId, (IdentityKey, Timestamp)>,
+    subscriptions: &'a std::collections::BTreeSet<String>,
+    store_queries: &'a BTreeMap<RequestId, StoreQuery>,
+    next_request: RequestId,
+    last_online: Option<Timestamp>,
+    timer: Option<Timestamp>,
+}
+
+/// ... and as read (owned): the same fields in the same order.
+#[derive(Serialize, serde::Deserialize)]
+struct PeerLocal {
+    open: BTreeMap<crate::peer::MessageId, (IdentityKey, Timestamp)>,
+    subscriptions: std::collections::BTreeSet<String>,
+    store_queries: BTreeMap<RequestId, StoreQuery>,
+    next_request: RequestId,
+    last_online: Option<Timestamp>,
+    timer: Option<Timestamp>,
+}
+
+impl PeerState {
+    /// Every record of this state.
+    pub(crate) fn to_records(&self) -> Result<RecordMap, postcard::Error> {
+        let mut out = RecordMap::new();
+        put(&mut out, RecordKind::Config, &self.config)?;
+        put(&mut out, RecordKind::Me, &self.me)?;
+        put_map(&mut out, RecordKind::Contact, &self.contacts)?;
+        put(&mut out, RecordKind::Requests, &self.requests)?;
+        for identity in &self.blocked {
+            out.insert(RecordKey::new(RecordKind::Blocked, &postcard::to_allocvec(identity)?), encode_value(&())?);
+        }
+        put(&mut out, RecordKind::Devices, &self.devices)?;
+        put(&mut out, RecordKind::NoiseLocal, &self.noise)?;
+        put_map(&mut out, RecordKind::NoiseSessions, &self.noise.sessions)?;
+        put(&mut out, RecordKind::X3dhLocal, &self.x3dh)?;
+        put_map(&mut out, RecordKind::X3dhContact, &self.x3dh.contacts)?;
+        put(&mut out, RecordKind::OutboxLocal, &self.outbox)?;
+        put_map(&mut out, RecordKind::Outbox, &self.outbox.messages)?;
+        put(&mut out, RecordKind::Dedup, &self.dedup)?;
+        put(&mut out, RecordKind::Acks, &self.acks)?;
+        let local = PeerLocalRef {
+            open: &self.open,
+            subscriptions: &self.subscriptions,
+            store_queries: &self.store_queries,
+            next_request: self.next_request,
+            last_online: self.last_online,
+            timer: self.timer,
+        };
+        put(&mut out, RecordKind::PeerLocal, &local)?;
+        Ok(out)
+    }
+
+    /// The state these records describe. Refused whole if a record is missing, malformed or
+    /// one that no state writes (the records must be exactly what [`Self::to_records`] gives).
+    pub(crate) fn from_records(records: &Records) -> Result<Self, RecordError> {
+        let mut noise: crate::peer::noise_path::NoisePath = get(records, RecordKind::NoiseLocal)?;
+        noise.sessions = get_map(records, RecordKind::NoiseSessions)?;
+        let mut x3dh: crate::peer::x3dh_path::X3dhPath = get(records, RecordKind::X3dhLocal)?;
+        x3dh.contacts = get_map(records, RecordKind::X3dhContact)?;
+        let mut outbox: crate::peer::Outbox = get(records, RecordKind::OutboxLocal)?;
+        outbox.messages = get_map(records, RecordKind::Outbox)?;
+        let blocked: BTreeMap<IdentityKey, ()> = get_map(records, RecordKind::Blocked)?;
+        let local: PeerLocal = get(records, RecordKind::PeerLocal)?;
+        let state = PeerState {
+            config: get(records, RecordKind::Config)?,
+            me: get(records, RecordKind::Me)?,
+            contacts: get_map(records, RecordKind::Contact)?,
+            requests: get(records, RecordKind::Requests)?,
+            blocked: blocked.into_keys().collect(),
+            devices: get(records, RecordKind::Devices)?,
+            noise,
+            x3dh,
+            outbox,
+            open: local.open,
+            dedup: get(records, RecordKind::Dedup)?,
+            acks: get(records, RecordKind::Acks)?,
+            subscriptions: local.subscriptions,
+            store_queries: local.store_queries,
+            next_request: local.next_request,
+            last_online: local.last_online,
+            timer: local.timer,
+        };
+        let written = state.to_records().map_err(|_| RecordError::Inconsistent("the state does not encode"))?;
+        if written.len() != records.len() || !written.iter().eq(records.iter()) {
+            return Err(RecordError::Inconsistent("records that no state writes"));
+        }
+        Ok(state)
+    }
+}
+
+fn put<T: Serialize>(out: &mut RecordMap, kind: RecordKind, value: &T) -> Result<(), postcard::Error> {
+    out.insert(RecordKey::new(kind, &[]), encode_value(value)?);
+    Ok(())
+}
+
+fn put_map<K: Serialize, V: Serialize>(
+    out: &mut RecordMap,
+    kind: RecordKind,
+    map: &BTreeMap<K, V>,
+) -> Result<(), postcard::Error> {
+    for (key, value) in map {
+        out.insert(RecordKey::new(kind, &postcard::to_allocvec(key)?), encode_value(value)?);
+    }
+    Ok(())
+}
+
+fn get<T: Serialize + DeserializeOwned>(records: &Records, kind: RecordKind) -> Result<T, RecordError> {
+    let key = RecordKey::new(kind, &[]);
+    let value = records.get(&key).ok_or(RecordError::Inconsistent("a required record is missing"))?;
+    decode_value(&key, value)
+}
+
+fn get_map<K, V>(records: &Records, kind: RecordKind) -> Result<BTreeMap<K, V>, RecordError>
+where
+    K: Serialize + DeserializeOwned + Ord,
+    V: Serialize + DeserializeOwned,
+{
+    let mut map = BTreeMap::new();
+    for (key, value) in records.of_kind(kind) {
+        let malformed = || RecordError::Malformed(key.clone());
+        let (k, rest): (K, &[u8]) = postcard::take_from_bytes(key.key()).map_err(|_| malformed())?;
+        if !rest.is_empty() {
+            return Err(malformed());
+        }
+        map.insert(k, decode_value(key, value)?);
+    }
+    Ok(map)
+}
