@@ -41,7 +41,7 @@ pub use event::{Event, Origin, RequestId};
 pub use frame::{Frame, FrameBody, MessageId};
 pub use link::NoiseLink;
 pub use noise_path::NoiseMultiDevice;
-pub use records::{ChangeSet, RecordError, Records};
+pub use records::{ChangeSet, RECORD_VERSION, RecordError, RecordKey, RecordKind, RecordValue, Records};
 pub use snapshot::{Snapshot, SnapshotError};
 pub use x3dh_path::ADVERT_BUDGET;
 

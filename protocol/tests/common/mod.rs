@@ -4,12 +4,14 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use status_1to1::SeededEntropy;
 use status_1to1::identity::{IdentityKeyPair, InstallationId};
-use status_1to1::peer::{Action, ContactCard, Delivery, Event, KeyExchange, Origin, Peer, PeerConfig, Records};
+use status_1to1::peer::{
+    Action, ContactCard, Delivery, Event, KeyExchange, Origin, Peer, PeerConfig, RecordKind, Records,
+};
 use status_1to1::time::Timestamp;
 use status_1to1::waku::WakuMessage;
 
@@ -18,6 +20,8 @@ pub struct Node {
     pub entropy: SeededEntropy,
     /// The node's store: every change set it returned, applied in order.
     pub persisted: Records,
+    /// Bytes of every change set returned, by record kind.
+    pub written: BTreeMap<RecordKind, usize>,
     pub delivered: Vec<Delivery>,
     pub acked: Vec<status_1to1::peer::MessageId>,
     pub failed: usize,
@@ -100,6 +104,7 @@ impl World {
             peer,
             entropy,
             persisted: Records::default(),
+            written: BTreeMap::new(),
             delivered: vec![],
             acked: vec![],
             failed: 0,
@@ -160,7 +165,12 @@ impl World {
         for action in actions {
             match action {
                 Action::Persist(changes) => {
-                    self.nodes[i].persisted.apply(&changes).expect("change sets arrive in order")
+                    let node = &mut self.nodes[i];
+                    for (key, value) in &changes.writes {
+                        let bytes = key.as_bytes().len() + value.as_ref().map_or(0, |v| v.len());
+                        *node.written.entry(key.kind()).or_default() += bytes;
+                    }
+                    node.persisted.apply(&changes).expect("change sets arrive in order")
                 }
                 Action::Publish(m) => {
                     self.store.push(m.clone());
