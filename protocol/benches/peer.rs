@@ -37,7 +37,7 @@ fn established(kx: KeyExchange, contacts: usize) -> (Peer, Peer, Timestamp) {
     let bob = w.add(2, 20, config(kx));
     let others: Vec<usize> = (0..contacts).map(|k| w.add(10 + k as u8, 100 + k as u64, config(kx))).collect();
     for &i in [bob].iter().chain(&others) {
-        introduce(&mut w, alice, i, kx);
+        w.introduce(alice, i, kx);
         say(&mut w, alice, i);
         say(&mut w, i, alice);
         w.settle(Duration::from_secs(120));
@@ -46,15 +46,6 @@ fn established(kx: KeyExchange, contacts: usize) -> (Peer, Peer, Timestamp) {
     w.settle(Duration::from_secs(600));
     let now = w.now;
     (w.nodes[alice].peer.clone(), w.nodes[bob].peer.clone(), now)
-}
-
-fn introduce(w: &mut World, a: usize, b: usize, kx: KeyExchange) {
-    let (card_a, card_b) = match kx {
-        KeyExchange::X3dh => (w.contact_code_card(a), w.contact_code_card(b)),
-        _ => (w.card(a, &[kx]), w.card(b, &[kx])),
-    };
-    w.event(a, Event::AddContact(card_b)).unwrap();
-    w.event(b, Event::AddContact(card_a)).unwrap();
 }
 
 fn say(w: &mut World, from: usize, to: usize) {

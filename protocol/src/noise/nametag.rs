@@ -85,6 +85,7 @@ pub(crate) enum Slot {
 /// the very end of the counter instead of overflowing; readers refuse indexes above
 /// [`MAX_NONCE`](super::symmetric::MAX_NONCE) long before.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredInbound", into = "StoredInbound")]
 pub struct InboundNametags {
     secret: NametagSecret,
     /// Index of `window[0]`: the next expected message number.
@@ -186,6 +187,30 @@ impl InboundNametags {
         if window_end(self.next) > end {
             self.window.push_back(self.secret.nametag(end));
         }
+    }
+}
+
+/// What is stored of the inbound side: the window is a function of the secret and `next`, so
+/// it is derived again on load rather than stored (50 nametags would be most of a session's
+/// record, rewritten on every message).
+#[derive(Serialize, Deserialize)]
+struct StoredInbound {
+    secret: NametagSecret,
+    next: u64,
+    skipped: VecDeque<(u64, MessageNametag)>,
+}
+
+impl From<InboundNametags> for StoredInbound {
+    fn from(n: InboundNametags) -> Self {
+        Self { secret: n.secret.clone(), next: n.next, skipped: n.skipped.clone() }
+    }
+}
+
+impl From<StoredInbound> for InboundNametags {
+    fn from(s: StoredInbound) -> Self {
+        let mut nametags = InboundNametags::starting_at(s.secret.clone(), s.next);
+        nametags.skipped = s.skipped.clone();
+        nametags
     }
 }
 

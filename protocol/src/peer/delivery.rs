@@ -412,6 +412,18 @@ impl Dedup {
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty()
     }
+
+    /// Every remembered id with when it was delivered: one record each, so a delivery writes
+    /// one small record rather than the whole window.
+    pub(crate) fn entries(&self) -> &BTreeMap<(IdentityKey, MessageId), Timestamp> {
+        &self.seen
+    }
+
+    /// The window holding `seen` (its age index derived).
+    pub(crate) fn from_entries(seen: BTreeMap<(IdentityKey, MessageId), Timestamp>) -> Self {
+        let by_age = seen.iter().map(|((s, i), t)| (*t, *s, *i)).collect();
+        Self { seen, by_age }
+    }
 }
 
 /// Acknowledgements owed, per device, flushed together after a short delay.

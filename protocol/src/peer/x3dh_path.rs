@@ -74,7 +74,7 @@ struct Record {
 
 /// The sessions with one contact installation.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct DeviceSessions {
+pub(super) struct DeviceSessions {
     records: Vec<Record>,
 }
 
@@ -119,7 +119,10 @@ pub(super) struct ContactState {
     newest: BTreeMap<InstallationId, usize>,
     /// Highest prekey version seen per installation.
     versions: BTreeMap<InstallationId, u32>,
-    devices: BTreeMap<InstallationId, DeviceSessions>,
+    /// One record per installation (`RecordKind::X3dhSessions`): a steady message rewrites its
+    /// installation's sessions, not the contact's bundles.
+    #[serde(skip)]
+    pub(super) devices: BTreeMap<InstallationId, DeviceSessions>,
     /// Installations that have sent us a message: they know (and listen on) the negotiated topic.
     agreed: BTreeSet<InstallationId>,
     /// The negotiated content topic with this contact: one X25519 to derive, needed on every

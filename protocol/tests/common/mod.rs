@@ -119,6 +119,16 @@ impl World {
         i
     }
 
+    /// `a` and `b` add each other as contacts over `kx` (X3DH from contact codes with bundles).
+    pub fn introduce(&mut self, a: usize, b: usize, kx: KeyExchange) {
+        let (card_a, card_b) = match kx {
+            KeyExchange::X3dh => (self.contact_code_card(a), self.contact_code_card(b)),
+            _ => (self.card(a, &[kx]), self.card(b, &[kx])),
+        };
+        self.event(a, Event::AddContact(card_b)).expect("add contact");
+        self.event(b, Event::AddContact(card_a)).expect("add contact");
+    }
+
     pub fn card(&self, i: usize, supports: &[KeyExchange]) -> ContactCard {
         ContactCard { identity: *self.nodes[i].peer.identity(), supports: supports.to_vec(), bundle: None }
     }

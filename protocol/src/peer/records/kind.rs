@@ -26,22 +26,31 @@ pub enum RecordKind {
     NoiseSessions = 8,
     /// The X3DH path's prekeys, bundle and bounded bookkeeping (empty key). Secret.
     X3dhLocal = 9,
-    /// X3DH sessions and bundle of one contact (key: its identity key). Secret.
+    /// One contact's X3DH bundles and bookkeeping (key: its identity key).
     X3dhContact = 10,
     /// One message being delivered (key: its message id, 16 bytes).
     Outbox = 11,
     /// The outbox's counters (empty key).
     OutboxLocal = 12,
-    /// Ids of messages already delivered to the application (empty key; a bounded window).
+    /// One id of a message already delivered to the application, with when (key: sender
+    /// identity ‖ message id; a bounded window).
     Dedup = 13,
     /// Acknowledgements owed (empty key).
     Acks = 14,
-    /// Store queries, subscriptions, timer and other small bookkeeping (empty key).
+    /// The request counter, last time online and timer (empty key).
     PeerLocal = 15,
+    /// One content topic we listen on (key: the topic).
+    Subscription = 16,
+    /// One sent message whose chat is open (key: its message id).
+    OpenMessage = 17,
+    /// One store query in flight (key: its request id).
+    StoreQuery = 18,
+    /// The X3DH sessions with one contact installation (key: identity ‖ installation id). Secret.
+    X3dhSessions = 19,
 }
 
 impl RecordKind {
-    const ALL: [RecordKind; 16] = [
+    const ALL: [RecordKind; 20] = [
         RecordKind::Meta,
         RecordKind::Config,
         RecordKind::Me,
@@ -58,6 +67,10 @@ impl RecordKind {
         RecordKind::Dedup,
         RecordKind::Acks,
         RecordKind::PeerLocal,
+        RecordKind::Subscription,
+        RecordKind::OpenMessage,
+        RecordKind::StoreQuery,
+        RecordKind::X3dhSessions,
     ];
 
     /// The kind a key byte names, if any.
@@ -76,6 +89,6 @@ mod tests {
             assert_eq!(*kind as u8 as usize, i);
             assert_eq!(RecordKind::from_byte(*kind as u8), Some(*kind));
         }
-        assert_eq!(RecordKind::from_byte(16), None);
+        assert_eq!(RecordKind::from_byte(20), None);
     }
 }

@@ -2,36 +2,23 @@
 //! per contact, blocked identity, Noise device, X3DH contact and outgoing message, and one for
 //! each bounded part. A map's record key is the postcard encoding of the map key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{RecordError, RecordKey, RecordKind, RecordValue, Records, decode_value, encode_value};
 use crate::Timestamp;
+use crate::identity::InstallationId;
 use crate::peer::IdentityKey;
-use crate::peer::{PeerState, RequestId, StoreQuery};
+use crate::peer::{PeerState, RequestId};
 
 /// All the records of a state, by key.
 pub(crate) type RecordMap = BTreeMap<RecordKey, RecordValue>;
 
-/// The small bookkeeping of [`PeerState`], as written (borrowed) ...
-#[derive(Serialize)]
-struct PeerLocalRef<'a> {
-    open: &'a BTreeMap<crate::peer::MessageId, (IdentityKey, Timestamp)>,
-    subscriptions: &'a std::collections::BTreeSet<String>,
-    store_queries: &'a BTreeMap<RequestId, StoreQuery>,
-    next_request: RequestId,
-    last_online: Option<Timestamp>,
-    timer: Option<Timestamp>,
-}
-
-/// ... and as read (owned): the same fields in the same order.
+/// The small bookkeeping of [`PeerState`]: fixed size whatever the number of contacts.
 #[derive(Serialize, serde::Deserialize)]
 struct PeerLocal {
-    open: BTreeMap<crate::peer::MessageId, (IdentityKey, Timestamp)>,
-    subscriptions: std::collections::BTreeSet<String>,
-    store_queries: BTreeMap<RequestId, StoreQuery>,
     next_request: RequestId,
     last_online: Option<Timestamp>,
     timer: Option<Timestamp>,
@@ -45,26 +32,25 @@ impl PeerState {
         put(&mut out, RecordKind::Me, &self.me)?;
         put_map(&mut out, RecordKind::Contact, &self.contacts)?;
         put(&mut out, RecordKind::Requests, &self.requests)?;
-        for identity in &self.blocked {
-            out.insert(RecordKey::new(RecordKind::Blocked, &postcard::to_allocvec(identity)?), encode_value(&())?);
-        }
+        put_set(&mut out, RecordKind::Blocked, &self.blocked)?;
         put(&mut out, RecordKind::Devices, &self.devices)?;
         put(&mut out, RecordKind::NoiseLocal, &self.noise)?;
         put_map(&mut out, RecordKind::NoiseSessions, &self.noise.sessions)?;
         put(&mut out, RecordKind::X3dhLocal, &self.x3dh)?;
         put_map(&mut out, RecordKind::X3dhContact, &self.x3dh.contacts)?;
+        for (identity, contact) in &self.x3dh.contacts {
+            for (installation, sessions) in &contact.devices {
+                put_entry(&mut out, RecordKind::X3dhSessions, &(identity, installation), sessions)?;
+            }
+        }
         put(&mut out, RecordKind::OutboxLocal, &self.outbox)?;
         put_map(&mut out, RecordKind::Outbox, &self.outbox.messages)?;
-        put(&mut out, RecordKind::Dedup, &self.dedup)?;
+        put_map(&mut out, RecordKind::Dedup, self.dedup.entries())?;
         put(&mut out, RecordKind::Acks, &self.acks)?;
-        let local = PeerLocalRef {
-            open: &self.open,
-            subscriptions: &self.subscriptions,
-            store_queries: &self.store_queries,
-            next_request: self.next_request,
-            last_online: self.last_online,
-            timer: self.timer,
-        };
+        put_map(&mut out, RecordKind::OpenMessage, &self.open)?;
+        put_set(&mut out, RecordKind::Subscription, &self.subscriptions)?;
+        put_map(&mut out, RecordKind::StoreQuery, &self.store_queries)?;
+        let local = PeerLocal { next_request: self.next_request, last_online: self.last_online, timer: self.timer };
         put(&mut out, RecordKind::PeerLocal, &local)?;
         Ok(out)
     }
@@ -76,25 +62,30 @@ impl PeerState {
         noise.sessions = get_map(records, RecordKind::NoiseSessions)?;
         let mut x3dh: crate::peer::x3dh_path::X3dhPath = get(records, RecordKind::X3dhLocal)?;
         x3dh.contacts = get_map(records, RecordKind::X3dhContact)?;
+        let sessions: BTreeMap<(IdentityKey, InstallationId), _> = get_map(records, RecordKind::X3dhSessions)?;
+        for ((identity, installation), device) in sessions {
+            let contact =
+                x3dh.contacts.get_mut(&identity).ok_or(RecordError::Inconsistent("sessions without a contact"))?;
+            contact.devices.insert(installation, device);
+        }
         let mut outbox: crate::peer::Outbox = get(records, RecordKind::OutboxLocal)?;
         outbox.messages = get_map(records, RecordKind::Outbox)?;
-        let blocked: BTreeMap<IdentityKey, ()> = get_map(records, RecordKind::Blocked)?;
         let local: PeerLocal = get(records, RecordKind::PeerLocal)?;
         let state = PeerState {
             config: get(records, RecordKind::Config)?,
             me: get(records, RecordKind::Me)?,
             contacts: get_map(records, RecordKind::Contact)?,
             requests: get(records, RecordKind::Requests)?,
-            blocked: blocked.into_keys().collect(),
+            blocked: get_set(records, RecordKind::Blocked)?,
             devices: get(records, RecordKind::Devices)?,
             noise,
             x3dh,
             outbox,
-            open: local.open,
-            dedup: get(records, RecordKind::Dedup)?,
+            open: get_map(records, RecordKind::OpenMessage)?,
+            dedup: crate::peer::Dedup::from_entries(get_map(records, RecordKind::Dedup)?),
             acks: get(records, RecordKind::Acks)?,
-            subscriptions: local.subscriptions,
-            store_queries: local.store_queries,
+            subscriptions: get_set(records, RecordKind::Subscription)?,
+            store_queries: get_map(records, RecordKind::StoreQuery)?,
             next_request: local.next_request,
             last_online: local.last_online,
             timer: local.timer,
@@ -112,15 +103,35 @@ fn put<T: Serialize>(out: &mut RecordMap, kind: RecordKind, value: &T) -> Result
     Ok(())
 }
 
+fn put_entry<K: Serialize, V: Serialize>(
+    out: &mut RecordMap,
+    kind: RecordKind,
+    key: &K,
+    value: &V,
+) -> Result<(), postcard::Error> {
+    out.insert(RecordKey::new(kind, &postcard::to_allocvec(key)?), encode_value(value)?);
+    Ok(())
+}
+
 fn put_map<K: Serialize, V: Serialize>(
     out: &mut RecordMap,
     kind: RecordKind,
     map: &BTreeMap<K, V>,
 ) -> Result<(), postcard::Error> {
-    for (key, value) in map {
-        out.insert(RecordKey::new(kind, &postcard::to_allocvec(key)?), encode_value(value)?);
-    }
-    Ok(())
+    map.iter().try_for_each(|(key, value)| put_entry(out, kind, key, value))
+}
+
+/// A set as one empty-valued record per member.
+fn put_set<K: Serialize>(out: &mut RecordMap, kind: RecordKind, set: &BTreeSet<K>) -> Result<(), postcard::Error> {
+    set.iter().try_for_each(|key| put_entry(out, kind, key, &()))
+}
+
+fn get_set<K>(records: &Records, kind: RecordKind) -> Result<BTreeSet<K>, RecordError>
+where
+    K: Serialize + DeserializeOwned + Ord,
+{
+    let map: BTreeMap<K, ()> = get_map(records, kind)?;
+    Ok(map.into_keys().collect())
 }
 
 fn get<T: Serialize + DeserializeOwned>(records: &Records, kind: RecordKind) -> Result<T, RecordError> {
