@@ -248,11 +248,6 @@ impl<'a> PayloadV2Ref<'a> {
         KeyIter { rest: self.keys }
     }
 
-    /// Number of keys in the handshake message.
-    pub fn key_count(&self) -> usize {
-        self.keys().count()
-    }
-
     /// An owned copy.
     pub fn to_owned(&self) -> PayloadV2 {
         PayloadV2 {
@@ -403,6 +398,17 @@ mod tests {
         let mut huge_len = good.clone();
         huge_len[18..26].copy_from_slice(&u64::MAX.to_le_bytes());
         assert!(matches!(PayloadV2::decode(&huge_len), Err(PayloadError::TransportTruncated { .. })));
+    }
+
+    #[test]
+    fn the_smallest_payload_decodes_and_trailing_bytes_are_counted() {
+        let empty = transport_only(0);
+        let bytes = empty.encode().unwrap_or_default();
+        assert_eq!(bytes.len(), MIN_PAYLOAD_V2_LEN);
+        assert_eq!(PayloadV2::decode(&bytes), Ok(empty));
+        let mut trailing = transport_only(4).encode().unwrap_or_default();
+        trailing.extend_from_slice(&[0; 3]);
+        assert_eq!(PayloadV2::decode(&trailing), Err(PayloadError::TrailingBytes(3)));
     }
 
     #[test]
