@@ -140,6 +140,12 @@ fn a_peer_publishing_before_persisting_is_caught() {
     assert_peer_caught(crate::peer_node::PeerMutation::PublishBeforePersist, &s, &[ViolationKind::KeyNonceReuse]);
 }
 
+#[test]
+fn a_lost_change_set_is_caught_by_the_store() {
+    let s = spec(|_| {});
+    assert_peer_caught(crate::peer_node::PeerMutation::LoseChangeSet, &s, &[ViolationKind::StoreRefused]);
+}
+
 /// A node that answers every frame it refuses is an amplifier: a burst of junk at a victim makes
 /// it publish past the bound, caught as `AnswersToStrangers`; the correct node answers none.
 #[test]

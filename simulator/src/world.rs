@@ -891,7 +891,7 @@ impl<F: NodeFactory> World<F> {
                 let bytes = changes.bytes();
                 self.action_trace("apply", d, bytes as u64);
                 if let Err(e) = self.apply_changes(dev, &changes) {
-                    self.checker.on_restore_failed(self.now, dev, e.to_string());
+                    self.checker.on_store_refused(self.now, dev, e.to_string());
                     return;
                 }
                 self.on_persisted(dev, bytes);

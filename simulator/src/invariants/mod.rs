@@ -41,6 +41,8 @@ pub enum ViolationKind {
     BoundExceeded,
     /// A persisted snapshot could not be restored.
     RestoreFailed,
+    /// The device's store refused a change set (out of sequence: one was lost or reordered).
+    StoreRefused,
     /// Liveness: an accepted message never reached an intended installation.
     NotDelivered,
     /// A device published more than [`MAX_ANSWERS_TO_STRANGERS_PER_HOUR`] messages in one hour
@@ -389,6 +391,17 @@ impl Checker {
             }),
             _ => {}
         }
+    }
+
+    /// The device's store refused a change set.
+    pub fn on_store_refused(&mut self, now: SimTime, dev: DeviceId, detail: String) {
+        self.violate(Violation {
+            kind: ViolationKind::StoreRefused,
+            at: now,
+            device: Some(dev),
+            message: None,
+            detail,
+        });
     }
 
     /// A snapshot failed to restore.

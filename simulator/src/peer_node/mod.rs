@@ -59,6 +59,8 @@ pub enum PeerMutation {
     /// them: a crash in between restores an older state that encrypts again under the same key
     /// and nonce.
     PublishBeforePersist,
+    /// Loses every fifth change set on its way to the store.
+    LoseChangeSet,
 }
 
 /// Builds real peers for a scenario.
@@ -419,7 +421,9 @@ impl PeerNode {
     /// `Persist`, then the encryptions of the state it stores, then the state's bounds.
     fn persist(&mut self, changes: ChangeSet, out: &mut Vec<NodeAction>) {
         self.state_bytes = self.peer.stored_bytes();
-        out.push(NodeAction::Apply { changes });
+        if !(self.mutation == PeerMutation::LoseChangeSet && changes.seq % 5 == 0) {
+            out.push(NodeAction::Apply { changes });
+        }
         for used in audit::take() {
             out.push(NodeAction::Notify(Notification::KeyUse {
                 key: used.key,
