@@ -421,7 +421,7 @@ impl PeerNode {
     /// `Persist`, then the encryptions of the state it stores, then the state's bounds.
     fn persist(&mut self, changes: ChangeSet, out: &mut Vec<NodeAction>) {
         self.state_bytes = self.peer.stored_bytes();
-        if !(self.mutation == PeerMutation::LoseChangeSet && changes.seq % 5 == 0) {
+        if !(self.mutation == PeerMutation::LoseChangeSet && changes.seq.is_multiple_of(5)) {
             out.push(NodeAction::Apply { changes });
         }
         for used in audit::take() {
