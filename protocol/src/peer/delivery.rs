@@ -150,6 +150,12 @@ pub struct Outbox {
 }
 
 impl Outbox {
+    /// Whether everything but the messages (their own records) is equal.
+    pub(crate) fn local_eq(&self, other: &Self) -> bool {
+        let Self { messages: _, next_seq } = self;
+        *next_seq == other.next_seq
+    }
+
     /// Queues `frame` for `targets`.
     pub fn enqueue(&mut self, frame: &Frame, targets: impl IntoIterator<Item = Device>) {
         let targets: BTreeMap<_, _> = targets.into_iter().map(|d| (d, TargetState::Waiting)).collect();

@@ -333,7 +333,7 @@ impl Peer {
         self.sync_subscriptions(&mut actions);
         self.sync_timer(&mut actions);
         if self.state != saved || self.persisted.seq() == 0 {
-            let changes = self.change_set()?;
+            let changes = self.change_set(&saved)?;
             if !changes.writes.is_empty() {
                 actions = order_around_persist(actions, changes);
             }
@@ -341,11 +341,17 @@ impl Peer {
         Ok(actions)
     }
 
-    /// The records this event changed, applied to our copy of what the store holds.
-    fn change_set(&mut self) -> Result<ChangeSet, PeerError> {
+    /// The records this event changed (from `before`, the state before it), applied to our
+    /// copy of what the store holds. The first change set writes every record.
+    fn change_set(&mut self, before: &PeerState) -> Result<ChangeSet, PeerError> {
         let encode_failed = PeerError::InvalidContact("state cannot be encoded");
-        let target = self.state.to_records().map_err(|_| encode_failed.clone())?;
-        let changes = self.persisted.changes_to(&target);
+        let changes = if self.persisted.seq() == 0 {
+            let target = self.state.to_records().map_err(|_| encode_failed.clone())?;
+            self.persisted.changes_to(&target)
+        } else {
+            let writes = self.state.changed_records(before, &self.persisted).map_err(|_| encode_failed.clone())?;
+            self.persisted.next(writes)
+        };
         self.persisted.apply(&changes).map_err(|_| encode_failed)?;
         Ok(changes)
     }

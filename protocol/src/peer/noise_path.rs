@@ -181,6 +181,32 @@ pub(crate) struct NoisePath {
     newly_stale: Vec<(Device, [u8; 32])>,
 }
 
+impl NoisePath {
+    /// Whether everything but the sessions (their own records) is equal: what decides whether
+    /// the `NoiseLocal` record changed. Destructured so that a new field cannot be forgotten.
+    pub(super) fn local_eq(&self, other: &Self) -> bool {
+        let Self {
+            outbound,
+            inbound,
+            seen_first,
+            sessions: _,
+            unconfirmed,
+            pending_own,
+            mirrors,
+            discovered,
+            newly_stale,
+        } = self;
+        *outbound == other.outbound
+            && *inbound == other.inbound
+            && *seen_first == other.seen_first
+            && *unconfirmed == other.unconfirmed
+            && *pending_own == other.pending_own
+            && *mirrors == other.mirrors
+            && *discovered == other.discovered
+            && *newly_stale == other.newly_stale
+    }
+}
+
 /// How long a discovery handshake stays valid before the next send repeats it.
 pub(crate) const REDISCOVER_AFTER: Duration = Duration::from_secs(24 * 3600);
 

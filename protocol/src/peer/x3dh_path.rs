@@ -220,6 +220,40 @@ pub(crate) struct X3dhPath {
     push: Option<DevicePush>,
 }
 
+impl X3dhPath {
+    /// Whether everything but the contacts (their own records) is equal: what decides whether
+    /// the `X3dhLocal` record changed. Destructured so that a new field cannot be forgotten.
+    pub(super) fn local_eq(&self, other: &Self) -> bool {
+        let Self {
+            prekeys,
+            own_prekeys,
+            bundle,
+            next_publish,
+            contacts: _,
+            installations,
+            adverts,
+            own_installations,
+            push,
+        } = self;
+        *prekeys == other.prekeys
+            && *own_prekeys == other.own_prekeys
+            && *bundle == other.bundle
+            && *next_publish == other.next_publish
+            && *installations == other.installations
+            && *adverts == other.adverts
+            && *own_installations == other.own_installations
+            && *push == other.push
+    }
+}
+
+impl ContactState {
+    /// Whether everything but the sessions per installation (their own records) is equal.
+    pub(super) fn head_eq(&self, other: &Self) -> bool {
+        let Self { bundles, newest, versions, devices: _, agreed, negotiated_topic: _ } = self;
+        *bundles == other.bundles && *newest == other.newest && *versions == other.versions && *agreed == other.agreed
+    }
+}
+
 /// A push of our bundle to every contact after our devices changed. A contact that misses it
 /// never learns the new device (nothing else tells it), so it is repeated with the delivery
 /// backoff for [`DEVICE_PUSH_WINDOW`], like a Noise message 1.

@@ -8,6 +8,7 @@
 //! back. The kinds and their encodings are listed in `docs/storage.md`.
 
 mod codec;
+mod diff;
 mod kind;
 mod state;
 
@@ -218,39 +219,15 @@ impl Records {
     /// The change set, numbered next, that turns these records into `target`: a merge of the
     /// two sorted key lists.
     pub(crate) fn changes_to(&self, target: &RecordMap) -> ChangeSet {
-        let mut writes = Vec::new();
-        let mut old = self.rows.iter().peekable();
-        let mut new = target.iter().peekable();
-        loop {
-            match (old.peek(), new.peek()) {
-                (None, None) => break,
-                (Some((k, _)), None) => {
-                    writes.push(((*k).clone(), None));
-                    old.next();
-                }
-                (None, Some((k, v))) => {
-                    writes.push(((*k).clone(), Some((*v).clone())));
-                    new.next();
-                }
-                (Some((ko, vo)), Some((kn, vn))) => match ko.cmp(kn) {
-                    std::cmp::Ordering::Less => {
-                        writes.push(((*ko).clone(), None));
-                        old.next();
-                    }
-                    std::cmp::Ordering::Greater => {
-                        writes.push(((*kn).clone(), Some((*vn).clone())));
-                        new.next();
-                    }
-                    std::cmp::Ordering::Equal => {
-                        if vo != vn {
-                            writes.push(((*kn).clone(), Some((*vn).clone())));
-                        }
-                        old.next();
-                        new.next();
-                    }
-                },
-            }
-        }
+        let writes = diff::merge_changes(self.rows.iter(), target.iter())
+            .into_iter()
+            .map(|(k, v)| (k.clone(), v.cloned()))
+            .collect();
+        self.next(writes)
+    }
+
+    /// The change set, numbered next, made of `writes`.
+    pub(crate) fn next(&self, writes: Vec<(RecordKey, Option<RecordValue>)>) -> ChangeSet {
         ChangeSet { seq: self.seq.wrapping_add(1), writes }
     }
 

@@ -17,14 +17,19 @@ use crate::peer::{PeerState, RequestId};
 pub(crate) type RecordMap = BTreeMap<RecordKey, RecordValue>;
 
 /// The small bookkeeping of [`PeerState`]: fixed size whatever the number of contacts.
-#[derive(Serialize, serde::Deserialize)]
-struct PeerLocal {
+#[derive(Serialize, serde::Deserialize, PartialEq)]
+pub(super) struct PeerLocal {
     next_request: RequestId,
     last_online: Option<Timestamp>,
     timer: Option<Timestamp>,
 }
 
 impl PeerState {
+    /// The `PeerLocal` record's value.
+    pub(super) fn local(&self) -> PeerLocal {
+        PeerLocal { next_request: self.next_request, last_online: self.last_online, timer: self.timer }
+    }
+
     /// Every record of this state.
     pub(crate) fn to_records(&self) -> Result<RecordMap, postcard::Error> {
         let mut out = RecordMap::new();
@@ -50,8 +55,7 @@ impl PeerState {
         put_map(&mut out, RecordKind::OpenMessage, &self.open)?;
         put_set(&mut out, RecordKind::Subscription, &self.subscriptions)?;
         put_map(&mut out, RecordKind::StoreQuery, &self.store_queries)?;
-        let local = PeerLocal { next_request: self.next_request, last_online: self.last_online, timer: self.timer };
-        put(&mut out, RecordKind::PeerLocal, &local)?;
+        put(&mut out, RecordKind::PeerLocal, &self.local())?;
         Ok(out)
     }
 
