@@ -93,7 +93,10 @@ impl Diff<'_> {
         let key = RecordKey::new(kind, &postcard::to_allocvec(key)?);
         match value {
             Some(v) => self.put(key, v),
-            None => Ok(self.delete(key)),
+            None => {
+                self.delete(key);
+                Ok(())
+            }
         }
     }
 
