@@ -23,6 +23,7 @@ mod receive;
 pub mod records;
 mod requests;
 mod send;
+mod shared;
 pub mod snapshot;
 pub mod topics;
 mod x3dh_path;

@@ -33,6 +33,7 @@ use super::delivery::Device;
 use super::derived::Derived;
 use super::error::PeerError;
 use super::requests::Held;
+use super::shared::SharedMap;
 use super::topics::partition_topic;
 use crate::identity::{IdentityKey, IdentityKeyPair, InstallationId};
 use crate::time::Timestamp;
@@ -207,7 +208,7 @@ pub(crate) struct X3dhPath {
     next_publish: Option<Timestamp>,
     /// One record per contact (`RecordKind::X3dhContact`), not part of the local record.
     #[serde(skip)]
-    pub(super) contacts: BTreeMap<IdentityKey, ContactState>,
+    pub(super) contacts: SharedMap<IdentityKey, ContactState>,
     /// Sender installation → identity, for messages without an X3DH header.
     installations: BTreeMap<InstallationId, IdentityKey>,
     /// When we last adverted our bundle to each identity (within [`ADVERT_INTERVAL`]).
@@ -428,7 +429,7 @@ impl X3dhPath {
     /// older prekeys.
     fn learn_bundle(&mut self, bundle: VerifiedBundle) {
         let identity = *bundle.identity();
-        let contact = self.contacts.entry(identity).or_default();
+        let contact = self.contacts.entry_or_default(identity);
         for (installation, prekey) in bundle.prekeys() {
             let newer = contact.bundle_for(installation).is_none_or(|known| {
                 let known_version = known.prekey(installation).map_or(0, |p| p.version);
@@ -463,7 +464,7 @@ impl X3dhPath {
 
     /// Topics this path listens on: the negotiated topic of every contact we share a session with.
     pub(crate) fn topics(&self, me: &IdentityKeyPair, out: &mut BTreeSet<String>) {
-        for (identity, state) in &self.contacts {
+        for (identity, state) in self.contacts.iter() {
             if !state.devices.is_empty()
                 && let Some(topic) = state.negotiated_topic(me, identity)
             {
@@ -481,7 +482,7 @@ impl X3dhPath {
         installation: &InstallationId,
         frame: &[u8],
     ) -> Result<Payload, PeerError> {
-        let state = self.contacts.entry(*contact).or_default();
+        let state = self.contacts.entry_or_default(*contact);
         let has_session = state.devices.get(installation).is_some_and(|d| d.active_index().is_some());
         if !has_session && !state.newest.contains_key(installation) {
             return Err(PeerError::UnknownContact(*contact));
@@ -677,7 +678,7 @@ impl X3dhPath {
         if let Some(bundle) = bundle {
             self.learn_bundle(bundle);
         }
-        let state = self.contacts.entry(device.identity).or_default();
+        let state = self.contacts.entry_or_default(device.identity);
         if let Some((session, prekey_version)) = session {
             let record = Record { session, ours: false, prekey_version, superseded: false };
             state.devices.entry(device.installation.clone()).or_default().add(record);
@@ -765,7 +766,7 @@ impl X3dhPath {
             return Err(PeerError::NotForUs);
         }
         let me = *ctx.me.identity.public();
-        let state = self.contacts.entry(identity).or_default();
+        let state = self.contacts.entry_or_default(identity);
         let device = state.devices.entry(sender.clone()).or_default();
         let existing = match &message.initial {
             Some(header) => device.find(&header.session_id(&me)),
@@ -811,7 +812,7 @@ impl X3dhPath {
         }
         let plaintext = sealed.open(&ctx.me.identity, sender).map_err(PeerError::X3dh)?;
         self.installations.insert(sender.clone(), sealed.sender);
-        self.contacts.entry(sealed.sender).or_default();
+        self.contacts.entry_or_default(sealed.sender);
         Ok((Device { identity: sealed.sender, installation: sender.clone() }, plaintext))
     }
 

@@ -162,7 +162,9 @@ impl PeerState {
     /// An X3DH contact's head record and its per-installation session records.
     fn x3dh_contact_changes(&self, before: &PeerState, d: &mut Diff<'_>) -> Result<(), postcard::Error> {
         let empty = BTreeMap::new();
-        for (identity, after) in merge_changes(before.x3dh.contacts.iter(), self.x3dh.contacts.iter()) {
+        let (old_contacts, new_contacts) = (before.x3dh.contacts.shared(), self.x3dh.contacts.shared());
+        for (identity, after) in merge_changes(old_contacts.iter(), new_contacts.iter()) {
+            let after = after.map(|a| &**a);
             let old = before.x3dh.contacts.get(identity);
             if old.is_none_or(|o| after.is_none_or(|a| !a.head_eq(o))) {
                 d.entry(RecordKind::X3dhContact, identity, after)?;

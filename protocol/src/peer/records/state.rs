@@ -42,8 +42,8 @@ impl PeerState {
         put(&mut out, RecordKind::NoiseLocal, &self.noise)?;
         put_map(&mut out, RecordKind::NoiseSessions, &self.noise.sessions)?;
         put(&mut out, RecordKind::X3dhLocal, &self.x3dh)?;
-        put_map(&mut out, RecordKind::X3dhContact, &self.x3dh.contacts)?;
-        for (identity, contact) in &self.x3dh.contacts {
+        put_map(&mut out, RecordKind::X3dhContact, self.x3dh.contacts.iter())?;
+        for (identity, contact) in self.x3dh.contacts.iter() {
             for (installation, sessions) in &contact.devices {
                 put_entry(&mut out, RecordKind::X3dhSessions, &(identity, installation), sessions)?;
             }
@@ -65,13 +65,14 @@ impl PeerState {
         let mut noise: crate::peer::noise_path::NoisePath = get(records, RecordKind::NoiseLocal)?;
         noise.sessions = get_map(records, RecordKind::NoiseSessions)?;
         let mut x3dh: crate::peer::x3dh_path::X3dhPath = get(records, RecordKind::X3dhLocal)?;
-        x3dh.contacts = get_map(records, RecordKind::X3dhContact)?;
+        let mut contacts: BTreeMap<IdentityKey, crate::peer::x3dh_path::ContactState> =
+            get_map(records, RecordKind::X3dhContact)?;
         let sessions: BTreeMap<(IdentityKey, InstallationId), _> = get_map(records, RecordKind::X3dhSessions)?;
         for ((identity, installation), device) in sessions {
-            let contact =
-                x3dh.contacts.get_mut(&identity).ok_or(RecordError::Inconsistent("sessions without a contact"))?;
+            let contact = contacts.get_mut(&identity).ok_or(RecordError::Inconsistent("sessions without a contact"))?;
             contact.devices.insert(installation, device);
         }
+        x3dh.contacts = contacts.into();
         let mut outbox: crate::peer::Outbox = get(records, RecordKind::OutboxLocal)?;
         outbox.messages = get_map(records, RecordKind::Outbox)?;
         let local: PeerLocal = get(records, RecordKind::PeerLocal)?;
@@ -117,12 +118,12 @@ fn put_entry<K: Serialize, V: Serialize>(
     Ok(())
 }
 
-fn put_map<K: Serialize, V: Serialize>(
+fn put_map<'a, K: Serialize + 'a, V: Serialize + 'a>(
     out: &mut RecordMap,
     kind: RecordKind,
-    map: &BTreeMap<K, V>,
+    map: impl IntoIterator<Item = (&'a K, &'a V)>,
 ) -> Result<(), postcard::Error> {
-    map.iter().try_for_each(|(key, value)| put_entry(out, kind, key, value))
+    map.into_iter().try_for_each(|(key, value)| put_entry(out, kind, key, value))
 }
 
 /// A set as one empty-valued record per member.
