@@ -136,7 +136,8 @@ impl World {
     pub fn event(&mut self, i: usize, event: Event) -> Result<(), status_1to1::peer::PeerError> {
         let now = self.now;
         let node = &mut self.nodes[i];
-        let label = format!("{event:?}").chars().take(60).collect::<String>();
+        let tracing = std::env::var_os("WORLD_TRACE").is_some();
+        let label = if tracing { format!("{event:?}").chars().take(60).collect::<String>() } else { String::new() };
         let name = event_name(&event);
         let before = self.history.is_some().then(|| node.peer.clone());
         match node.peer.handle(now, event, &mut node.entropy) {
@@ -144,7 +145,7 @@ impl World {
                 if let (Some(history), Some(before)) = (self.history.as_mut(), before) {
                     history.push(Step { node: i, event: name, before, after: self.nodes[i].peer.clone() });
                 }
-                if std::env::var_os("WORLD_TRACE").is_some() {
+                if tracing {
                     let summary: Vec<String> =
                         actions.iter().map(|a| format!("{a:?}").chars().take(90).collect()).collect();
                     eprintln!("[{}] node {i} <- {label}\n    {}", now.as_millis(), summary.join("\n    "));
@@ -153,7 +154,7 @@ impl World {
                 Ok(())
             }
             Err(e) => {
-                if std::env::var_os("WORLD_TRACE").is_some() {
+                if tracing {
                     eprintln!("[{}] node {i} <- {label}: ERROR {e}", now.as_millis());
                 }
                 self.nodes[i].errors += 1;
