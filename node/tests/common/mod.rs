@@ -16,6 +16,15 @@ pub fn delivery_key(id: &[u8]) -> Vec<u8> {
     [b"delivery/".as_slice(), id].concat()
 }
 
+/// What a store node holds on `topics` with sender times in `start..=end`.
+fn archived(log: &[WakuMessage], topics: &[String], start: Timestamp, end: Timestamp) -> Vec<WakuMessage> {
+    let within = |m: &&WakuMessage| {
+        let t = Timestamp::from_nanos_i64(m.timestamp.unwrap_or(0));
+        t >= start && t <= end
+    };
+    log.iter().filter(|m| topics.contains(&m.content_topic)).filter(within).cloned().collect()
+}
+
 /// One device: its peer, its store and where it is in the message log.
 pub struct Device<S: Store> {
     pub peer: Peer,
@@ -28,6 +37,11 @@ pub struct Device<S: Store> {
     pub committed: Vec<ChangeSet>,
     /// Deliveries shown again after a restart.
     pub duplicates: usize,
+    /// Application rows to commit with the next change set (besides deliveries and the cursor).
+    pub pending: Vec<AppRow>,
+    /// Called just before each commit (`false`) and just after it (`true`), before anything
+    /// the event produced is published.
+    pub on_commit: Option<Box<dyn FnMut(bool, &Peer, u64)>>,
 }
 
 pub fn config() -> PeerConfig {
@@ -45,13 +59,26 @@ pub fn card(peer: &Peer) -> ContactCard {
 
 impl<S: Store> Device<S> {
     pub fn new(peer: Peer, store: S, entropy: SeededEntropy) -> Self {
-        Self { peer, store, entropy, cursor: 0, timer: None, committed: vec![], duplicates: 0 }
+        let timer = peer.next_deadline();
+        Self {
+            peer,
+            store,
+            entropy,
+            cursor: 0,
+            timer,
+            committed: vec![],
+            duplicates: 0,
+            pending: vec![],
+            on_commit: None,
+        }
     }
 
     /// Hands one event to the peer and carries out its actions in order.
     pub fn handle(&mut self, now: Timestamp, event: Event, log: &mut Vec<WakuMessage>) -> Result<(), StoreError> {
         let Ok(actions) = self.peer.handle(now, event, &mut self.entropy) else { return Ok(()) };
         let mut app = Vec::new();
+        // Store answers are handed over after the whole list is carried out, as a network would.
+        let mut answers = Vec::new();
         for action in actions {
             match action {
                 Action::Deliver(d) => {
@@ -62,17 +89,38 @@ impl<S: Store> Device<S> {
                     app.push(AppRow { key, value: Some(d.body) });
                 }
                 Action::Persist(changes) => {
-                    app.push(AppRow { key: b"cursor".to_vec(), value: Some(self.cursor.to_be_bytes().to_vec()) });
+                    app.push(AppRow {
+                        key: b"cursor".to_vec(),
+                        value: Some((self.cursor as u64).to_be_bytes().to_vec()),
+                    });
+                    app.push(AppRow { key: b"clock".to_vec(), value: Some(now.as_millis().to_be_bytes().to_vec()) });
+                    app.append(&mut self.pending);
+                    self.notify(false, changes.seq);
                     self.store.commit(&changes, &app)?;
+                    self.notify(true, changes.seq);
                     app.clear();
                     self.committed.push(changes);
                 }
                 Action::Publish(m) => log.push(m),
-                Action::SetTimer(at) => self.timer = Some(at),
+                Action::QueryStore { request, content_topics, start, end, cursor: _ } => {
+                    let messages = archived(log, &content_topics, start, end);
+                    answers.push(Event::StoreResult { request, messages, next_cursor: None });
+                }
                 _ => {}
             }
         }
+        // The peer's deadline, not the last `SetTimer`: a restarted driver knows only the former.
+        self.timer = self.peer.next_deadline();
+        for answer in answers {
+            self.handle(now, answer, log)?;
+        }
         Ok(())
+    }
+
+    fn notify(&mut self, done: bool, seq: u64) {
+        if let Some(hook) = self.on_commit.as_mut() {
+            hook(done, &self.peer, seq);
+        }
     }
 
     /// Delivers every logged message since the cursor that the peer listens to.
