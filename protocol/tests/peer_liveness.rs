@@ -256,3 +256,34 @@ fn a_repeated_message_2_gets_message_3_again_while_the_session_is_unconfirmed() 
     assert_eq!(w.texts(bob), vec!["hello", "while down 1", "while down 2"]);
     assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
 }
+
+/// Simulator seeds 353326306 and 353326614 (small, swarm, Noise) and seven more of
+/// 353326028..353327028: bob's device answered alice's message 1 and each repeat of it, up to
+/// its bound of 7 answers (`MAX_REPEATED_ANSWERS`, against replays), and the relay lost every
+/// answer on its way to alice. The store held them, but alice stayed online and queried it only
+/// at start; after the network healed she repeated message 1 for the rest of the hour and bob's
+/// device no longer answered, so it never joined alice's messages. Each repeat of message 1 now
+/// comes with a store query of its topic for the answers since the last one.
+/// (Failed before the fix: bob never received "hello".)
+#[test]
+fn answers_to_message_1_lost_on_the_relay_are_caught_up_from_the_store() {
+    let mut w = World::new();
+    let delivery = DeliveryConfig { max_backoff: Duration::from_secs(60), max_attempts: 90, ..Default::default() };
+    let patient = PeerConfig { delivery, ..config(KeyExchange::Noise) };
+    let alice = w.add(1, 10, patient.clone());
+    let bob = w.add(2, 20, patient);
+    let (alice_card, bob_card) = (w.card(alice, &[KeyExchange::Noise]), w.card(bob, &[KeyExchange::Noise]));
+    w.event(alice, Event::AddContact(bob_card)).unwrap();
+    w.event(bob, Event::AddContact(alice_card)).unwrap();
+    let b = *w.nodes[bob].peer.identity();
+    // For ten minutes the relay loses everything bob publishes on its way to alice; the store
+    // archives it all.
+    w.drop_if = Some(Box::new(move |to, from, _| to == alice && from == bob));
+    w.event(alice, Event::SendText { to: b, body: b"hello".to_vec() }).unwrap();
+    w.settle(Duration::from_secs(600));
+    w.drop_if = None;
+    w.settle(Duration::from_secs(3600));
+
+    assert_eq!(w.texts(bob), vec!["hello"]);
+    assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
+}

@@ -119,3 +119,23 @@ fn a_lost_message_3_is_sent_again_when_message_2_repeats() {
     }
     check_seeds(&swarm(Preset::Small), 681064545..681064546);
 }
+
+/// A small swarm seed (353326957, like 353326306, 353326614 and six more of
+/// 353326028..353327028) where one device of a contact never joined the chat: it answered the
+/// initiator's message 1 up to its bound of repeated answers, the relay lost every answer, and
+/// the initiator, online throughout, never looked in the store for them (peer-level regression
+/// `answers_to_message_1_lost_on_the_relay_are_caught_up_from_the_store` in
+/// `protocol/tests/peer_liveness.rs`).
+#[test]
+fn answers_to_message_1_lost_on_the_relay_are_found_in_the_store() {
+    let swarm = ScenarioSpec {
+        preset: Preset::Small,
+        swarm: true,
+        overrides: Overrides {
+            key_exchange: Some(KeyExchange::Noise),
+            node: Some(NodeKind::Peer),
+            ..Default::default()
+        },
+    };
+    check_seeds(&swarm, 353326957..353326958);
+}

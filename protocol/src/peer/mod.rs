@@ -543,8 +543,20 @@ impl Peer {
         }
         let timeout = self.state.config.handshake_timeout;
         let (mut ctx, noise) = Self::ctx(&mut self.state, now, entropy, actions);
-        noise.on_timer(&mut ctx, timeout);
+        if let Some(query) = noise.on_timer(&mut ctx, timeout) {
+            self.query_answers(now, query, actions);
+        }
         Ok(())
+    }
+
+    /// Asks the store for answers to our repeated Noise messages 1 (at most 10 content topics
+    /// per query, as at start).
+    fn query_answers(&mut self, now: Timestamp, query: noise_path::AnswerQuery, actions: &mut Vec<Action>) {
+        let mut topics = query.topics;
+        topics.sort();
+        for chunk in topics.chunks(10) {
+            self.query_store(chunk.to_vec(), query.since, now, None, actions);
+        }
     }
 
     /// Every topic this device should listen on now.

@@ -42,6 +42,9 @@ const ARCHIVED_SESSIONS: usize = 3;
 const MAX_REPEATED_ANSWERS: u8 = 6;
 /// Least time between two answers to the same message 1.
 const REPEATED_ANSWER_GAP: Duration = Duration::from_secs(10);
+/// How far before its handshake started a store query for answers to a message 1 begins (as
+/// the catch-up at start): answers are stamped with their responder's clock.
+const ANSWER_QUERY_OVERLAP: Duration = Duration::from_secs(60);
 
 /// The handshake payload of messages 2 and 3.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -65,6 +68,17 @@ struct Outbound {
     first: WakuMessage,
     sends: u32,
     next_retry: Timestamp,
+}
+
+/// A store query for answers to our repeated messages 1: their topics, since the earliest of
+/// their handshakes started. A device answers one message 1 a bounded number of times
+/// ([`MAX_REPEATED_ANSWERS`]), so when the relay lost all of its answers, our repeats get no
+/// more and only the store still holds them. Each query covers the whole handshake: a failed
+/// query looks empty, so no part of it may count as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AnswerQuery {
+    pub(crate) topics: Vec<String>,
+    pub(crate) since: Timestamp,
 }
 
 /// A device's answer to our message 1. A repeat of its message 2 means our message 3 did not
@@ -887,20 +901,11 @@ impl NoisePath {
         genuine
     }
 
-    /// Repeats unanswered first messages, expires handshakes older than the timeout and marks
-    /// silent sessions stale.
-    pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>, timeout: Duration) {
+    /// Repeats first messages, expires handshakes older than the timeout and marks silent
+    /// sessions stale. Returns the store query for answers to the repeated first messages.
+    pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>, timeout: Duration) -> Option<AnswerQuery> {
         let now = ctx.now;
-        for outbound in self.outbound.values_mut() {
-            if outbound.next_retry <= now {
-                ctx.republish(&outbound.first);
-                outbound.sends += 1;
-                let factor = 1u32.checked_shl(outbound.sends.saturating_sub(1)).unwrap_or(u32::MAX);
-                let backoff =
-                    ctx.config.delivery.first_retry.saturating_mul(factor).min(ctx.config.delivery.max_backoff);
-                outbound.next_retry = now.saturating_add(backoff);
-            }
-        }
+        let query = self.repeat_first_messages(ctx);
         let expired: Vec<OutboundKey> = self
             .outbound
             .iter()
@@ -937,6 +942,29 @@ impl NoisePath {
                 self.newly_stale.push((device.clone(), active.private_termination()));
             }
         }
+        query
+    }
+
+    /// Republishes every message 1 whose retry is due, with backoff, and asks the store for the
+    /// answers published on their topics since their handshakes started.
+    fn repeat_first_messages(&mut self, ctx: &mut Ctx<'_>) -> Option<AnswerQuery> {
+        let now = ctx.now;
+        let mut query: Option<AnswerQuery> = None;
+        for outbound in self.outbound.values_mut().filter(|o| o.next_retry <= now) {
+            ctx.republish(&outbound.first);
+            outbound.sends += 1;
+            let factor = 1u32.checked_shl(outbound.sends.saturating_sub(1)).unwrap_or(u32::MAX);
+            let backoff = ctx.config.delivery.first_retry.saturating_mul(factor).min(ctx.config.delivery.max_backoff);
+            outbound.next_retry = now.saturating_add(backoff);
+            let since = outbound.started.saturating_sub(ANSWER_QUERY_OVERLAP);
+            let topic = outbound.first.content_topic.clone();
+            let query = query.get_or_insert_with(|| AnswerQuery { topics: Vec::new(), since });
+            query.since = query.since.min(since);
+            if !query.topics.contains(&topic) {
+                query.topics.push(topic);
+            }
+        }
+        query
     }
 
     /// The earliest handshake expiry or staleness deadline.
