@@ -25,6 +25,9 @@ fn archived(log: &[WakuMessage], topics: &[String], start: Timestamp, end: Times
     log.iter().filter(|m| topics.contains(&m.content_topic)).filter(within).cloned().collect()
 }
 
+/// Called with `(committed, peer, change set number)` around each commit.
+pub type CommitHook = Box<dyn FnMut(bool, &Peer, u64)>;
+
 /// One device: its peer, its store and where it is in the message log.
 pub struct Device<S: Store> {
     pub peer: Peer,
@@ -41,7 +44,7 @@ pub struct Device<S: Store> {
     pub pending: Vec<AppRow>,
     /// Called just before each commit (`false`) and just after it (`true`), before anything
     /// the event produced is published.
-    pub on_commit: Option<Box<dyn FnMut(bool, &Peer, u64)>>,
+    pub on_commit: Option<CommitHook>,
 }
 
 pub fn config() -> PeerConfig {
