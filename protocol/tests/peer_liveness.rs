@@ -125,6 +125,20 @@ fn a_lost_hello_answer_is_made_up_for_by_the_next_repeat() {
     assert!(paired(&w, scanner, owner), "the scanner paired too");
 }
 
+/// Alice and Bob as Noise contacts with the simulator's delivery tuning (retries every minute at
+/// most, 90 attempts).
+fn patient_noise_contacts() -> (World, usize, usize) {
+    let mut w = World::new();
+    let delivery = DeliveryConfig { max_backoff: Duration::from_secs(60), max_attempts: 90, ..Default::default() };
+    let patient = PeerConfig { delivery, ..config(KeyExchange::Noise) };
+    let alice = w.add(1, 10, patient.clone());
+    let bob = w.add(2, 20, patient);
+    let (alice_card, bob_card) = (w.card(alice, &[KeyExchange::Noise]), w.card(bob, &[KeyExchange::Noise]));
+    w.event(alice, Event::AddContact(bob_card)).unwrap();
+    w.event(bob, Event::AddContact(alice_card)).unwrap();
+    (w, alice, bob)
+}
+
 /// Simulator seed 61000 (default, swarm, Noise): every retry is a new transport message, so
 /// while a device of bob's was down and the store had lost alice's messages, alice's retries
 /// ran more than the nametag window (50) ahead of the last message bob's device had read. Bob
@@ -134,15 +148,7 @@ fn a_lost_hello_answer_is_made_up_for_by_the_next_repeat() {
 /// (Failed before the fix: bob never received the messages sent while he was down.)
 #[test]
 fn retries_that_outrun_the_nametag_window_lead_to_a_new_session() {
-    let mut w = World::new();
-    // The simulator's delivery tuning: retries every minute at most, 90 attempts.
-    let delivery = DeliveryConfig { max_backoff: Duration::from_secs(60), max_attempts: 90, ..Default::default() };
-    let patient = PeerConfig { delivery, ..config(KeyExchange::Noise) };
-    let alice = w.add(1, 10, patient.clone());
-    let bob = w.add(2, 20, patient);
-    let (alice_card, bob_card) = (w.card(alice, &[KeyExchange::Noise]), w.card(bob, &[KeyExchange::Noise]));
-    w.event(alice, Event::AddContact(bob_card)).unwrap();
-    w.event(bob, Event::AddContact(alice_card)).unwrap();
+    let (mut w, alice, bob) = patient_noise_contacts();
     let b = *w.nodes[bob].peer.identity();
     w.event(alice, Event::SendText { to: b, body: b"first".to_vec() }).unwrap();
     w.settle(Duration::from_secs(60));
@@ -217,14 +223,7 @@ fn message_3_goes_where_the_responder_listens_whatever_topic_message_2_came_on()
 fn a_repeated_message_2_gets_message_3_again_while_the_session_is_unconfirmed() {
     use std::cell::RefCell;
     use std::rc::Rc;
-    let mut w = World::new();
-    let delivery = DeliveryConfig { max_backoff: Duration::from_secs(60), max_attempts: 90, ..Default::default() };
-    let patient = PeerConfig { delivery, ..config(KeyExchange::Noise) };
-    let alice = w.add(1, 10, patient.clone());
-    let bob = w.add(2, 20, patient);
-    let (alice_card, bob_card) = (w.card(alice, &[KeyExchange::Noise]), w.card(bob, &[KeyExchange::Noise]));
-    w.event(alice, Event::AddContact(bob_card)).unwrap();
-    w.event(bob, Event::AddContact(alice_card)).unwrap();
+    let (mut w, alice, bob) = patient_noise_contacts();
     let b = *w.nodes[bob].peer.identity();
     // Bob reads alice's message 1 (and its repeats) but nothing else she sends.
     let first: Rc<RefCell<Option<Vec<u8>>>> = Rc::default();
@@ -263,7 +262,7 @@ fn a_repeated_message_2_gets_message_3_again_while_the_session_is_unconfirmed() 
 /// answer on its way to alice. The store held them, but alice stayed online and queried it only
 /// at start; after the network healed she repeated message 1 for the rest of the hour and bob's
 /// device no longer answered, so it never joined alice's messages. Each repeat of message 1 now
-/// comes with a store query of its topic for the answers since the last one.
+/// comes with a store query of its topic for the answers since the handshake started.
 /// (Failed before the fix: bob never received "hello".)
 #[test]
 fn answers_to_message_1_lost_on_the_relay_are_caught_up_from_the_store() {
