@@ -28,6 +28,7 @@ pub mod proto;
 pub mod ratchet;
 #[cfg(any(test, feature = "render"))]
 pub mod render;
+pub mod statusgo;
 pub mod time;
 pub mod waku;
 pub mod x3dh;
