@@ -67,9 +67,18 @@ impl Ord for PublicKey {
 }
 
 impl PublicKey {
-    /// Parses a compressed (33-byte) or uncompressed (65-byte) SEC1 key, refusing anything that
-    /// does not decode to a point of the curve.
+    /// Parses a compressed (33-byte, `0x02`/`0x03`) or uncompressed (65-byte, `0x04`) SEC1 key,
+    /// refusing anything that does not decode to a point of the curve, and the other SEC1 tags
+    /// (identity, hybrid, compact) that go-ethereum does not read.
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, KeyError> {
+        let standard_tag = match bytes.len() {
+            COMPRESSED_LEN => matches!(bytes[0], 0x02 | 0x03),
+            UNCOMPRESSED_LEN => bytes[0] == 0x04,
+            _ => false,
+        };
+        if !standard_tag {
+            return Err(KeyError::BadPublicKey(bytes.len()));
+        }
         let key = k256::PublicKey::from_sec1_bytes(bytes).map_err(|_| KeyError::BadPublicKey(bytes.len()))?;
         Ok(Self::from_k256(&key))
     }
@@ -277,6 +286,9 @@ mod tests {
         off_curve[64] ^= 1;
         assert_eq!(PublicKey::from_sec1(&off_curve), Err(KeyError::BadPublicKey(65)));
         assert_eq!(PublicKey::from_sec1(&[2; 32]), Err(KeyError::BadPublicKey(32)));
+        let mut compact = *key.compressed();
+        compact[0] = 0x05;
+        assert_eq!(PublicKey::from_sec1(&compact), Err(KeyError::BadPublicKey(33)));
         assert!(SecretKey::from_bytes(&[0; 32]).is_err());
         assert!(SecretKey::from_bytes(&[0xff; 32]).is_err());
     }

@@ -2,7 +2,13 @@
 //! with the deployed Status app: secp256k1 keys, status-go's X3DH and Double Ratchet, the
 //! 26/WAKU2-PAYLOAD version 1 envelope and Status's application messages.
 
+pub mod bundle;
 pub mod gcm;
 pub mod keys;
+pub mod x3dh;
 
 pub use keys::{KeyError, PublicKey, RecoverableSignature, SecretKey, SharedX};
+
+/// The installation id status-go reserves for entries any installation can read (DH-only
+/// messages and bundle adverts).
+pub const NO_INSTALLATION: &str = "none";
