@@ -5,6 +5,7 @@
 pub mod bundle;
 pub mod gcm;
 pub mod keys;
+pub mod ratchet;
 pub mod x3dh;
 
 pub use keys::{KeyError, PublicKey, RecoverableSignature, SecretKey, SharedX};
