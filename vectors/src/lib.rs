@@ -8,6 +8,7 @@
 pub mod json;
 pub mod noise;
 pub mod report;
+pub mod statusgo;
 pub mod x3dh;
 
 use std::path::{Path, PathBuf};
@@ -79,6 +80,7 @@ pub fn verify_file(path: &Path) -> Result<Report, VectorError> {
             };
             noise::negative::verify(&doc, &pairing, &replayed, &mut load_base, &mut report)?;
         }
+        "status-go/transcript/v1" => statusgo::verify(&doc, &mut report)?,
         "x3dh/kdf/v1" => x3dh::kdf::verify(&doc, &mut report)?,
         "x3dh/bundle/v1" => x3dh::bundle::verify(&doc, &mut report)?,
         "x3dh/session/v1" => x3dh::session::verify(&doc, &mut report)?,

@@ -4,10 +4,13 @@
 
 pub mod bundle;
 pub mod gcm;
+pub mod installation;
 pub mod keys;
 pub mod ratchet;
 pub mod x3dh;
 
+pub use bundle::{Bundle, BundleError, SignedPreKey};
+pub use installation::{HandleError, Handled, Installation};
 pub use keys::{KeyError, PublicKey, RecoverableSignature, SecretKey, SharedX};
 
 /// The installation id status-go reserves for entries any installation can read (DH-only
