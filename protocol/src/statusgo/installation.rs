@@ -5,7 +5,7 @@
 //! The sender's identity is an input to [`Installation::handle`]: status-go takes it from the
 //! 26/WAKU2-PAYLOAD signature, and so does the caller here.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use zeroize::Zeroizing;
 
@@ -20,6 +20,9 @@ use crate::proto;
 pub const BUNDLE_REFRESH_NS: i64 = 24 * 60 * 60 * 1_000_000_000;
 /// Most installations of one identity we remember; the least recently seen is forgotten first.
 pub const MAX_KNOWN_INSTALLATIONS: usize = 16;
+/// DH-only ephemeral keys remembered to refuse replays (the path has no ratchet to do it); older
+/// replays are left to the application's message-id deduplication.
+pub const DH_ONLY_REPLAY_WINDOW: usize = 1024;
 
 /// Why a message was not handled. Nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +53,9 @@ pub enum HandleError {
     /// The DH-only payload did not authenticate.
     #[error("DH-only payload failed to decrypt")]
     DhDecrypt,
+    /// A DH-only message seen before (status-go decrypts it again).
+    #[error("DH-only message replayed")]
+    Replayed,
 }
 
 /// One of our signed prekeys; old ones are kept so that late messages still decrypt.
@@ -115,6 +121,8 @@ pub struct Installation {
     /// Installations known to hold the negotiated secret with us: a message from them decrypted
     /// while their bundle advertised protocol version 1 (status-go `secret_installation_ids`).
     agreed: BTreeSet<(PublicKey, String)>,
+    /// Ephemeral keys of the latest DH-only messages, oldest first.
+    dh_only_seen: VecDeque<PublicKey>,
 }
 
 impl Installation {
@@ -127,6 +135,7 @@ impl Installation {
             known: BTreeMap::new(),
             sessions: Vec::new(),
             agreed: BTreeSet::new(),
+            dh_only_seen: VecDeque::new(),
         }
     }
 
@@ -171,7 +180,10 @@ impl Installation {
 
     /// Installations we know of `identity`.
     pub fn installations_of(&self, identity: &PublicKey) -> impl Iterator<Item = (&str, &KnownInstallation)> {
-        self.known.range((*identity, String::new())..).take_while(move |((id, _), _)| id == identity).map(|((_, i), k)| (i.as_str(), k))
+        self.known
+            .range((*identity, String::new())..)
+            .take_while(move |((id, _), _)| id == identity)
+            .map(|((_, i), k)| (i.as_str(), k))
     }
 
     /// Our bundle at `now_ns`, re-signed as status-go does for every message: our current prekey
@@ -216,7 +228,8 @@ impl Installation {
                     known.last_seen_ns = known.last_seen_ns.max(bundle.timestamp_ns);
                 }
                 None => {
-                    let known = KnownInstallation { pre_key: *pre_key, last_seen_ns: bundle.timestamp_ns, enabled: !ours };
+                    let known =
+                        KnownInstallation { pre_key: *pre_key, last_seen_ns: bundle.timestamp_ns, enabled: !ours };
                     self.known.insert(key, known);
                     learned.push(id.clone());
                 }
@@ -324,9 +337,11 @@ impl Installation {
         };
         let info = &mut self.sessions[index].1;
         let (header, ciphertext) = info.ratchet.encrypt(plaintext);
-        let x3dh_header = info
-            .pending_x3dh
-            .map(|ephemeral| proto::X3dhHeader { key: ephemeral.compressed().to_vec(), id: info.bundle_id.compressed().to_vec(), identity: Vec::new() });
+        let x3dh_header = info.pending_x3dh.map(|ephemeral| proto::X3dhHeader {
+            key: ephemeral.compressed().to_vec(),
+            id: info.bundle_id.compressed().to_vec(),
+            identity: Vec::new(),
+        });
         proto::EncryptedMessageProtocol {
             x3dh_header,
             dr_header: Some(proto::DrHeader {
@@ -430,7 +445,8 @@ impl Installation {
     ) -> Result<Vec<u8>, HandleError> {
         let dr = entry.dr_header.as_ref().ok_or(HandleError::Malformed)?;
         let bundle_id = PublicKey::from_sec1(&dr.id).map_err(|_| HandleError::Malformed)?;
-        let header = Header { key: PublicKey::from_sec1(&dr.key).map_err(|_| HandleError::Malformed)?, n: dr.n, pn: dr.pn };
+        let header =
+            Header { key: PublicKey::from_sec1(&dr.key).map_err(|_| HandleError::Malformed)?, n: dr.n, pn: dr.pn };
         let id = session_id(&bundle_id, from);
         let index = match self.sessions.iter().position(|(sid, info)| *sid == id && info.identity == *sender) {
             Some(index) => index,
@@ -468,11 +484,19 @@ impl Installation {
         Ok(self.sessions.len() - 1)
     }
 
-    fn decrypt_dh_only(&self, entry: &proto::EncryptedMessageProtocol) -> Result<Vec<u8>, HandleError> {
+    fn decrypt_dh_only(&mut self, entry: &proto::EncryptedMessageProtocol) -> Result<Vec<u8>, HandleError> {
         let header = entry.dh_header.as_ref().ok_or(HandleError::Malformed)?;
         let ephemeral = PublicKey::from_sec1(&header.key).map_err(|_| HandleError::Malformed)?;
+        if self.dh_only_seen.contains(&ephemeral) {
+            return Err(HandleError::Replayed);
+        }
         let key = self.identity.diffie_hellman(&ephemeral);
-        gcm::open(key.as_bytes(), &entry.payload).map_err(|_| HandleError::DhDecrypt)
+        let plaintext = gcm::open(key.as_bytes(), &entry.payload).map_err(|_| HandleError::DhDecrypt)?;
+        if self.dh_only_seen.len() == DH_ONLY_REPLAY_WINDOW {
+            self.dh_only_seen.pop_front();
+        }
+        self.dh_only_seen.push_back(ephemeral);
+        Ok(plaintext)
     }
 }
 
@@ -484,7 +508,11 @@ pub fn session_id(bundle_id: &PublicKey, installation_id: &str) -> Vec<u8> {
 /// A DH-only entry (status-go `EncryptPayloadWithDH`): the raw X of `ECDH(ephemeral, IK_B)` is the
 /// AES-256-GCM key, with a 12-byte random nonce. No forward secrecy, no sender authentication
 /// beyond the 26/ signature.
-fn dh_only_entry(recipient: &PublicKey, plaintext: &[u8], entropy: &mut dyn Entropy) -> proto::EncryptedMessageProtocol {
+fn dh_only_entry(
+    recipient: &PublicKey,
+    plaintext: &[u8],
+    entropy: &mut dyn Entropy,
+) -> proto::EncryptedMessageProtocol {
     let ephemeral = SecretKey::generate(entropy);
     let key = ephemeral.diffie_hellman(recipient);
     let mut nonce = [0u8; gcm::NONCE_LEN];

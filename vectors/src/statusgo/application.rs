@@ -7,7 +7,13 @@ use crate::json::VectorError;
 use crate::report::Report;
 
 /// Checks a delivered plaintext's application message.
-pub fn check_delivery(_doc: &Value, p: &str, _signer: &PublicKey, _plaintext: &[u8], report: &mut Report) -> Result<(), VectorError> {
+pub fn check_delivery(
+    _doc: &Value,
+    p: &str,
+    _signer: &PublicKey,
+    _plaintext: &[u8],
+    report: &mut Report,
+) -> Result<(), VectorError> {
     report.skip(format!("{p}: application layer"));
     Ok(())
 }

@@ -34,7 +34,8 @@ pub struct DrawStream {
 impl DrawStream {
     /// Every draw of `path` (a `random_draws` array) except the setup ones.
     pub fn from_doc(doc: &Value, path: &str) -> Result<Self, VectorError> {
-        let draws = all_draws(doc, path)?.into_iter().filter(|d| !SETUP_PURPOSES.contains(&d.purpose.as_str())).collect();
+        let draws =
+            all_draws(doc, path)?.into_iter().filter(|d| !SETUP_PURPOSES.contains(&d.purpose.as_str())).collect();
         Ok(Self { draws, next: 0, mismatches: Vec::new() })
     }
 
@@ -46,11 +47,6 @@ impl DrawStream {
     /// Draws not handed out yet.
     pub fn remaining(&self) -> usize {
         self.draws.len() - self.next
-    }
-
-    /// The index of the next draw, for error messages.
-    pub fn position(&self) -> Option<usize> {
-        self.draws.get(self.next).map(|d| d.index)
     }
 }
 
@@ -71,7 +67,13 @@ impl Entropy for DrawStream {
         match self.draws.get(self.next) {
             Some(draw) if draw.bytes.len() == out.len() => out.copy_from_slice(&draw.bytes),
             Some(draw) => {
-                let message = format!("draw {} ({}) has {} bytes, {} requested", draw.index, draw.purpose, draw.bytes.len(), out.len());
+                let message = format!(
+                    "draw {} ({}) has {} bytes, {} requested",
+                    draw.index,
+                    draw.purpose,
+                    draw.bytes.len(),
+                    out.len()
+                );
                 self.mismatches.push(message);
                 out.fill(0);
             }

@@ -3,6 +3,7 @@
 //! of `status_1to1::statusgo`, every received message opened, and every negative case refused.
 
 mod application;
+mod bundles;
 mod draws;
 mod replay;
 mod waku;
@@ -15,12 +16,20 @@ use crate::report::Report;
 /// Verifies a `status-go/transcript/v1` document.
 pub fn verify(doc: &Value, report: &mut Report) -> Result<(), VectorError> {
     match str_at(doc, "kind")? {
-        "session" | "dh-only" => {
-            let mut world = replay::World::new(doc, "random_draws", report)?;
-            world.run(doc, "events", report)?;
-            report.value("random_draws (all used)", 0, world.draws.remaining());
+        "bundle" => {
+            bundles::verify(doc, report)?;
+            replay_events(doc, report)?;
         }
+        "session" | "dh-only" => replay_events(doc, report)?,
         other => report.skip(format!("kind {other}")),
     }
+    Ok(())
+}
+
+/// Replays `events` with every draw of `random_draws`, all of which must be used.
+fn replay_events(doc: &Value, report: &mut Report) -> Result<(), VectorError> {
+    let mut world = replay::World::new(doc, "random_draws", report)?;
+    world.run(doc, "events", report)?;
+    report.value("random_draws (all used)", 0, world.draws.remaining());
     Ok(())
 }

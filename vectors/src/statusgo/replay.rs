@@ -71,16 +71,32 @@ impl World {
             report.bytes(format!("{p}.identity_private_key_draw"), &drawn, secret.to_bytes().as_ref());
         }
         let public = secret.public_key();
-        report.bytes(format!("{p}.identity_public_key_compressed"), &hex_at(doc, &format!("{p}.identity_public_key_compressed"))?, public.compressed());
-        report.bytes(format!("{p}.identity_public_key_uncompressed"), &hex_at(doc, &format!("{p}.identity_public_key_uncompressed"))?, &public.uncompressed());
+        report.bytes(
+            format!("{p}.identity_public_key_compressed"),
+            &hex_at(doc, &format!("{p}.identity_public_key_compressed"))?,
+            public.compressed(),
+        );
+        report.bytes(
+            format!("{p}.identity_public_key_uncompressed"),
+            &hex_at(doc, &format!("{p}.identity_public_key_uncompressed"))?,
+            &public.uncompressed(),
+        );
         report.value(format!("{p}.chat_id"), str_at(doc, &format!("{p}.chat_id"))?.to_owned(), public.chat_id());
-        report.value(format!("{p}.address"), str_at(doc, &format!("{p}.address"))?.to_lowercase(), format!("0x{}", hex::encode(public.address())));
+        report.value(
+            format!("{p}.address"),
+            str_at(doc, &format!("{p}.address"))?.to_lowercase(),
+            format!("0x{}", hex::encode(public.address())),
+        );
         for (j, _) in array_at(doc, &format!("{p}.installations"))?.iter().enumerate() {
             let q = format!("{p}.installations.{j}");
             let id = str_at(doc, &format!("{q}.installation_id"))?.to_owned();
             if let Ok(draw) = u64_at(doc, &format!("{q}.installation_id_draw")) {
                 let drawn = setup.get(&(draw as usize)).cloned().unwrap_or_default();
-                let mut one = DrawStream::new(vec![super::draws::Draw { index: draw as usize, purpose: String::new(), bytes: drawn }]);
+                let mut one = DrawStream::new(vec![super::draws::Draw {
+                    index: draw as usize,
+                    purpose: String::new(),
+                    bytes: drawn,
+                }]);
                 report.value(format!("{q}.installation_id"), id.clone(), Installation::generate_id(&mut one));
             }
             let device = str_at(doc, &format!("{q}.device"))?.to_owned();
@@ -131,7 +147,9 @@ impl World {
         let result = self.device(doc, &format!("{p}.device"))?.bundle(now, &mut draws);
         self.draws = draws;
         match result {
-            Ok(bundle) => report.bytes(format!("{p}.bundle.bundle_protobuf"), &expected, &bundle.to_proto().encode_to_vec()),
+            Ok(bundle) => {
+                report.bytes(format!("{p}.bundle.bundle_protobuf"), &expected, &bundle.to_proto().encode_to_vec())
+            }
             Err(e) => report.step_failed(format!("{p}.bundle"), e),
         }
         Ok(())
@@ -170,7 +188,8 @@ impl World {
             device.build(&recipient, &plaintext, now, &mut draws)
         };
         let sender = device.identity();
-        let sessions: Vec<(Vec<u8>, SessionInfo)> = device.sessions().map(|(id, info)| (id.to_vec(), info.clone())).collect();
+        let sessions: Vec<(Vec<u8>, SessionInfo)> =
+            device.sessions().map(|(id, info)| (id.to_vec(), info.clone())).collect();
         self.draws = draws;
         let message = match built {
             Ok(message) => message,
@@ -181,25 +200,37 @@ impl World {
         };
         check_entries(doc, p, &message, &sessions, report)?;
         let protocol_message = message.encode_to_vec();
-        report.bytes(format!("{p}.protocol_message.protobuf"), &hex_at(doc, &format!("{p}.protocol_message.protobuf"))?, &protocol_message);
+        report.bytes(
+            format!("{p}.protocol_message.protobuf"),
+            &hex_at(doc, &format!("{p}.protocol_message.protobuf"))?,
+            &protocol_message,
+        );
         let route = str_at(doc, &format!("{p}.waku.transport.route"))?;
         report.value(format!("{p}.waku.transport.route (negotiated?)"), route.starts_with("negotiated"), negotiated);
         let sender_secret = self.sender_secret(doc, p)?;
-        let waku_message = waku::seal(doc, p, &sender_secret, &recipient, negotiated, &protocol_message, &mut self.draws, report)?;
+        let waku_message =
+            waku::seal(doc, p, &sender_secret, &recipient, negotiated, &protocol_message, &mut self.draws, report)?;
         self.sent.insert(event, Sent { sender, recipient, protocol_message, waku_message });
         Ok(())
     }
 
     fn sender_secret(&self, doc: &Value, p: &str) -> Result<SecretKey, VectorError> {
         let party = str_at(doc, &format!("{p}.sender.party"))?;
-        self.identities.get(party).cloned().ok_or_else(|| VectorError::Unsupported { path: format!("{p}.sender.party"), value: party.into() })
+        self.identities
+            .get(party)
+            .cloned()
+            .ok_or_else(|| VectorError::Unsupported { path: format!("{p}.sender.party"), value: party.into() })
     }
 
     fn deliver(&mut self, doc: &Value, p: &str, report: &mut Report) -> Result<(), VectorError> {
         let event = u64_at(doc, &format!("{p}.sent_in_event"))?;
         let sent = self.sent.get(&event).cloned().ok_or_else(|| VectorError::Missing(format!("{p}.sent_in_event")))?;
         let receiver = str_at(doc, &format!("{p}.receiver.party"))?;
-        let receiver_secret = self.identities.get(receiver).cloned().ok_or_else(|| VectorError::Missing(format!("{p}.receiver.party")))?;
+        let receiver_secret = self
+            .identities
+            .get(receiver)
+            .cloned()
+            .ok_or_else(|| VectorError::Missing(format!("{p}.receiver.party")))?;
         let Some((signer, bytes)) = waku::open(doc, p, &receiver_secret, &sent, report)? else {
             return Ok(());
         };
@@ -213,7 +244,8 @@ impl World {
         let mut draws = std::mem::take(&mut self.draws);
         let device = self.device(doc, &format!("{p}.receiver.device"))?;
         let handled = device.handle(&signer, &message, &mut draws);
-        let sessions: Vec<(Vec<u8>, SessionInfo)> = device.sessions().map(|(id, info)| (id.to_vec(), info.clone())).collect();
+        let sessions: Vec<(Vec<u8>, SessionInfo)> =
+            device.sessions().map(|(id, info)| (id.to_vec(), info.clone())).collect();
         self.draws = draws;
         let expected_ok = str_at(doc, &format!("{p}.result"))? == "ok";
         match handled {
@@ -246,12 +278,20 @@ fn check_entries(
     let entries = array_at(doc, &format!("{p}.encryption.entries"))?;
     let expected_ids: Vec<String> =
         entries.iter().filter_map(|e| e.get("installation_id").and_then(Value::as_str).map(str::to_owned)).collect();
-    report.value(format!("{p}.encryption.entries (installations)"), expected_ids, message.encrypted_message.keys().cloned().collect());
+    report.value(
+        format!("{p}.encryption.entries (installations)"),
+        expected_ids,
+        message.encrypted_message.keys().cloned().collect(),
+    );
     for (i, _) in entries.iter().enumerate() {
         let q = format!("{p}.encryption.entries.{i}");
         let id = str_at(doc, &format!("{q}.installation_id"))?;
         let actual = message.encrypted_message.get(id).map(|e| e.encode_to_vec()).unwrap_or_default();
-        report.bytes(format!("{q}.encrypted_message_protocol_protobuf"), &hex_at(doc, &format!("{q}.encrypted_message_protocol_protobuf"))?, &actual);
+        report.bytes(
+            format!("{q}.encrypted_message_protocol_protobuf"),
+            &hex_at(doc, &format!("{q}.encrypted_message_protocol_protobuf"))?,
+            &actual,
+        );
         if at(doc, &format!("{q}.dr.session_id")).is_ok() {
             check_session(doc, &format!("{q}.dr"), sessions, report)?;
         }
@@ -260,23 +300,54 @@ fn check_entries(
 }
 
 /// Compares a session's state with `{dr}.session_state_after`, found by `{dr}.session_id`.
-fn check_session(doc: &Value, dr: &str, sessions: &[(Vec<u8>, SessionInfo)], report: &mut Report) -> Result<(), VectorError> {
+fn check_session(
+    doc: &Value,
+    dr: &str,
+    sessions: &[(Vec<u8>, SessionInfo)],
+    report: &mut Report,
+) -> Result<(), VectorError> {
     let id = hex_at(doc, &format!("{dr}.session_id"))?;
     let Some((_, info)) = sessions.iter().find(|(sid, _)| *sid == id) else {
         report.fail(format!("{dr}.session_id"), hex::encode(&id), "no such session".into());
         return Ok(());
     };
     let bundle_id = PublicKey::from_sec1(&id[..33.min(id.len())]).ok();
-    report.value(format!("{dr}.session_id (rule)"), Some(id.clone()), bundle_id.map(|b| session_id(&b, &info.installation_id)));
+    report.value(
+        format!("{dr}.session_id (rule)"),
+        Some(id.clone()),
+        bundle_id.map(|b| session_id(&b, &info.installation_id)),
+    );
     let s = format!("{dr}.session_state_after");
     let ratchet = &info.ratchet;
-    report.bytes(format!("{s}.dh_self_public_key"), &hex_at(doc, &format!("{s}.dh_self_public_key"))?, ratchet.dhs.public_key().compressed());
-    report.bytes(format!("{s}.dh_self_private_key"), &hex_at(doc, &format!("{s}.dh_self_private_key"))?, ratchet.dhs.to_bytes().as_ref());
-    let remote = opt_str_at(doc, &format!("{s}.dh_remote_public_key")).map(|h| hex::decode(h).unwrap_or_default()).unwrap_or_default();
-    report.bytes(format!("{s}.dh_remote_public_key"), &remote, ratchet.dhr.map(|k| k.compressed().to_vec()).unwrap_or_default().as_slice());
+    report.bytes(
+        format!("{s}.dh_self_public_key"),
+        &hex_at(doc, &format!("{s}.dh_self_public_key"))?,
+        ratchet.dhs.public_key().compressed(),
+    );
+    report.bytes(
+        format!("{s}.dh_self_private_key"),
+        &hex_at(doc, &format!("{s}.dh_self_private_key"))?,
+        ratchet.dhs.to_bytes().as_ref(),
+    );
+    let remote = opt_str_at(doc, &format!("{s}.dh_remote_public_key"))
+        .map(|h| hex::decode(h).unwrap_or_default())
+        .unwrap_or_default();
+    report.bytes(
+        format!("{s}.dh_remote_public_key"),
+        &remote,
+        ratchet.dhr.map(|k| k.compressed().to_vec()).unwrap_or_default().as_slice(),
+    );
     report.bytes(format!("{s}.root_key"), &hex_n_at::<32>(doc, &format!("{s}.root_key"))?, ratchet.root.as_bytes());
-    report.bytes(format!("{s}.send_chain_key"), &hex_n_at::<32>(doc, &format!("{s}.send_chain_key"))?, ratchet.send.key.as_bytes());
-    report.bytes(format!("{s}.recv_chain_key"), &hex_n_at::<32>(doc, &format!("{s}.recv_chain_key"))?, ratchet.recv.key.as_bytes());
+    report.bytes(
+        format!("{s}.send_chain_key"),
+        &hex_n_at::<32>(doc, &format!("{s}.send_chain_key"))?,
+        ratchet.send.key.as_bytes(),
+    );
+    report.bytes(
+        format!("{s}.recv_chain_key"),
+        &hex_n_at::<32>(doc, &format!("{s}.recv_chain_key"))?,
+        ratchet.recv.key.as_bytes(),
+    );
     report.value(format!("{s}.send_n"), u64_at(doc, &format!("{s}.send_n"))?, u64::from(ratchet.send.n));
     report.value(format!("{s}.recv_n"), u64_at(doc, &format!("{s}.recv_n"))?, u64::from(ratchet.recv.n));
     report.value(format!("{s}.pn"), u64_at(doc, &format!("{s}.pn"))?, u64::from(ratchet.pn));
@@ -312,7 +383,8 @@ pub fn expected_error_kind(message: &str) -> &'static str {
 }
 
 fn now_at(doc: &Value, p: &str) -> Result<i64, VectorError> {
-    i64::try_from(u64_at(doc, &format!("{p}.wall_clock_ns"))?).map_err(|_| VectorError::Missing(format!("{p}.wall_clock_ns")))
+    i64::try_from(u64_at(doc, &format!("{p}.wall_clock_ns"))?)
+        .map_err(|_| VectorError::Missing(format!("{p}.wall_clock_ns")))
 }
 
 /// A secp256k1 private key field.
