@@ -118,6 +118,14 @@ fn main() {
         seeds.entry("protobufs").or_default().push(prefixed(&[7], &frame.encode()));
     }
 
+    // Suite S: status-go's bundles and messages (transcripts), and a live installation's messages.
+    let status_files = json_files(&root.join("vectors/status-go"));
+    let mut status_bundles = hex_under(&status_files, &["bundle_protobuf"]);
+    status_bundles.sort();
+    status_bundles.dedup();
+    seeds.entry("statusgo_bundle").or_default().extend(status_bundles);
+    seeds.entry("statusgo_handle").or_default().extend(fuzz_targets::statusgo_handle_seeds());
+
     // Contact codes and chat keys of a few identities, with and without name and bundle.
     let mut e = SeededEntropy::from_u64(5);
     let now = Timestamp::from_millis(1_700_000_000_000);

@@ -100,4 +100,6 @@ target_tests! {
     ratchet_null: 8, 300, 20;
     peers: 6, 200, 12;
     peers_null: 2, 200, 6;
+    statusgo_bundle: 128, 400, ALL;
+    statusgo_handle: 32, 1200, ALL;
 }

@@ -17,12 +17,14 @@ mod noise;
 mod parsers;
 mod peers;
 mod snapshot;
+mod statusgo;
 mod x3dh;
 
 pub use noise::{noise_handshake, noise_transport};
 pub use parsers::{identity_strings, pairing_qr, payload_v2, protobufs, waku_message};
 pub use peers::peers;
 pub use snapshot::snapshot;
+pub use statusgo::{statusgo_bundle, statusgo_handle, statusgo_handle_seeds};
 pub use x3dh::{ratchet, x3dh};
 
 /// A target body.
@@ -46,6 +48,8 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("ratchet_null", ratchet_null),
     ("peers", peers),
     ("peers_null", peers_null),
+    ("statusgo_bundle", statusgo_bundle),
+    ("statusgo_handle", statusgo_handle),
 ];
 
 /// Whether the null crypto backend is on (only ever in cargo-fuzz builds).

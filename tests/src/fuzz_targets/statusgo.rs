@@ -1,0 +1,68 @@
+//! Suite S (status-go wire): the secp256k1 bundle parser and a whole installation receiving an
+//! arbitrary `ProtocolMessage`.
+
+use std::sync::OnceLock;
+
+use prost::Message as _;
+use status_1to1::SeededEntropy;
+use status_1to1::proto::ProtocolMessage;
+use status_1to1::statusgo::{Bundle, Installation, PublicKey, SecretKey};
+
+/// A Suite S bundle: what verifies re-encodes to a bundle that verifies to the same value.
+pub fn statusgo_bundle(data: &[u8]) {
+    let Ok(bundle) = Bundle::decode(data) else { return };
+    assert!(bundle.signed_pre_keys.len() <= status_1to1::statusgo::bundle::MAX_INSTALLATIONS);
+    let again = Bundle::decode(&bundle.to_proto().encode_to_vec());
+    assert_eq!(again.as_ref(), Ok(&bundle), "a verified bundle re-encodes to itself");
+}
+
+/// Bob's installation, which has a session with Alice's (the first bytes pick the sender and
+/// a real message as a starting point), handles the input: a refusal changes nothing, and
+/// whatever is accepted is a message some party really sent (real crypto only).
+pub fn statusgo_handle(data: &[u8]) {
+    let World { bob, plaintexts: sent, .. } = world();
+    let mut bob = bob.clone();
+    let before = format!("{bob:?}");
+    let sender = if data.first().is_some_and(|b| b & 1 == 1) { bob.identity() } else { world().alice };
+    let input = data.get(1..).unwrap_or_default();
+    let Ok(message) = ProtocolMessage::decode(input) else { return };
+    let mut entropy = SeededEntropy::from_u64(7);
+    match bob.handle(&sender, &message, &mut entropy) {
+        Ok(handled) => {
+            if !super::null_crypto() {
+                assert!(sent.contains(&handled.plaintext), "only a sent plaintext decrypts");
+            }
+        }
+        Err(_) => assert_eq!(format!("{bob:?}"), before, "a refused message changes nothing"),
+    }
+}
+
+/// Bob, who has received neither of the two messages Alice sent him.
+struct World {
+    alice: PublicKey,
+    bob: Installation,
+    plaintexts: Vec<Vec<u8>>,
+    messages: Vec<Vec<u8>>,
+}
+
+/// Seed inputs for `statusgo_handle`: Alice's two messages, as sent by her.
+pub fn statusgo_handle_seeds() -> Vec<Vec<u8>> {
+    world().messages.iter().map(|m| [&[0u8][..], m].concat()).collect()
+}
+
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let mut entropy = SeededEntropy::from_u64(1);
+        let mut alice = Installation::new(SecretKey::generate(&mut entropy), "alice-1".into());
+        let mut bob = Installation::new(SecretKey::generate(&mut entropy), "bob-1".into());
+        let now = 1_700_000_000_000_000_000;
+        let bundle = bob.bundle(now, &mut entropy).unwrap();
+        alice.process_bundle(&bundle);
+        let bob_key = bob.identity();
+        let plaintexts: Vec<Vec<u8>> = vec![b"first".to_vec(), b"second".to_vec()];
+        let messages =
+            plaintexts.iter().map(|p| alice.build(&bob_key, p, now, &mut entropy).unwrap().encode_to_vec()).collect();
+        World { alice: alice.identity(), bob, plaintexts, messages }
+    })
+}
