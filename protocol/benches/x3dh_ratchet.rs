@@ -1,6 +1,7 @@
 //! X3DH + Double Ratchet: session creation on both sides, steady-chain messages of 256 B and
 //! 4 KiB, a ping-pong where every message is a DH ratchet step, decryption N messages ahead
-//! (skipped keys), and `vodozemac` (Olm: 3DH + Double Ratchet) doing the same in the same run.
+//! (skipped keys), `vodozemac` (Olm: 3DH + Double Ratchet) doing the same in the same run, and
+//! Suite S (status-go's secp256k1 X3DH and Double Ratchet) beside them.
 //!
 //! `cargo bench -p status-1to1 --bench x3dh_ratchet`
 
@@ -205,5 +206,60 @@ fn vodozemac(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, creation, steady, ping_pong, skipped, vodozemac);
+/// Suite S: status-go's X3DH and bundles, a first message through a whole installation, and its
+/// Double Ratchet (steady chain and DH steps), the same sizes as Suite D above.
+fn suite_s(c: &mut Criterion) {
+    use status_1to1::statusgo::ratchet::Session as SuiteS;
+    use status_1to1::statusgo::{Bundle, Installation, SecretKey, x3dh as sx3dh};
+    let mut g = common::group(c, "suite_s");
+    let mut entropy = SeededEntropy::from_u64(6);
+    let now = 1_700_000_000_000_000_000;
+    let keys: Vec<SecretKey> = (0..4).map(|_| SecretKey::generate(&mut entropy)).collect();
+    let [alice_key, ephemeral, bob_key, prekey]: [SecretKey; 4] = keys.try_into().expect("four keys");
+    let (bob_public, prekey_public) = (bob_key.public_key(), prekey.public_key());
+    g.bench_function("x3dh_initiator_secret", |b| {
+        b.iter(|| sx3dh::initiator_secret(&alice_key, &ephemeral, &bob_public, &prekey_public))
+    });
+    let mut bob = Installation::new(bob_key.clone(), "bob-1".into());
+    let wire = bob.bundle(now, &mut entropy).expect("bundle").to_proto();
+    g.bench_function("bundle_verify", |b| b.iter(|| Bundle::from_proto(black_box(&wire))));
+    let bundle = Bundle::from_proto(&wire).expect("bundle");
+    g.bench_function("both_sides_first_message_256", |b| {
+        b.iter_batched(
+            || (Installation::new(alice_key.clone(), "alice-1".into()), bob.clone()),
+            |(mut alice, mut bob)| {
+                alice.process_bundle(&bundle);
+                let message = alice.build(&bob_public, &[0x61; 256], now, &mut entropy).expect("build");
+                bob.handle(&alice_key.public_key(), &message, &mut entropy).expect("handle")
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    let sk = [7u8; 32];
+    for len in common::SIZES {
+        let plaintext = vec![0x61u8; len];
+        let mut alice = SuiteS::initiator(&sk, prekey_public, &mut entropy);
+        let mut bob = SuiteS::responder(&sk, prekey.clone());
+        g.throughput(Throughput::Bytes(len as u64));
+        g.bench_function(format!("ratchet_steady_encrypt_decrypt_{len}"), |b| {
+            b.iter(|| {
+                let (header, ciphertext) = alice.encrypt(black_box(&plaintext));
+                bob.decrypt(&header, &ciphertext, &mut entropy).expect("decrypt")
+            })
+        });
+    }
+    let mut sides = [SuiteS::initiator(&sk, prekey_public, &mut entropy), SuiteS::responder(&sk, prekey.clone())];
+    let mut turn = 0;
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("ratchet_ping_pong_256_per_message", |b| {
+        b.iter(|| {
+            let (header, ciphertext) = sides[turn].encrypt(&[0x61; 256]);
+            turn = 1 - turn;
+            sides[turn].decrypt(&header, &ciphertext, &mut entropy).expect("decrypt")
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, creation, steady, ping_pong, skipped, vodozemac, suite_s);
 criterion_main!(benches);
