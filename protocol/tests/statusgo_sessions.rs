@@ -3,6 +3,8 @@
 //! drops, repeats and shuffles them; every message that reaches a device at least once is
 //! decrypted there exactly once, and nothing else decrypts.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed expectation is the test failing
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;

@@ -78,6 +78,7 @@ mod error;
 mod fallback;
 mod message;
 mod prekeys;
+pub mod seal;
 mod session;
 pub mod topic;
 
