@@ -10,11 +10,45 @@ use std::time::Duration;
 use common::World;
 use status_1to1::SeededEntropy;
 use status_1to1::crypto::KeyPair;
+use status_1to1::identity::IdentityKey;
 use status_1to1::identity::{IdentityKeyPair, InstallationId};
 use status_1to1::peer::topics::partition_topic;
 use status_1to1::peer::{Action, Event, KeyExchange, Origin, PeerConfig};
 use status_1to1::waku::WakuMessage;
+use status_1to1::x3dh::seal::{self, TAG_NEGOTIATED};
+use status_1to1::x3dh::topic::NegotiatedSecret;
 use status_1to1::x3dh::{Envelope, SignedPrekey, signature_input};
+
+/// The identity of account `seed` (as `World::add` makes them).
+fn account(seed: u8) -> IdentityKeyPair {
+    IdentityKeyPair::from_seed([seed; 32])
+}
+
+/// Opens an X3DH-path payload as any of the accounts `seeds` could (the test knows every
+/// secret): sealed to one of them, under the negotiated key of two of them, or a bundle post.
+fn open(message: &WakuMessage, seeds: &[u8]) -> Option<Envelope> {
+    let topic = message.content_topic.as_str();
+    let body = seeds.iter().find_map(|&s| seal::open_from(&account(s), &message.payload).ok().map(|(_, body)| body));
+    let negotiated = || {
+        seeds.iter().flat_map(|&a| seeds.iter().map(move |&b| (a, b))).find_map(|(a, b)| {
+            let key = NegotiatedSecret::new(&account(a), account(b).public()).ok()?.waku_key();
+            (seal::kind(&message.payload) == Some(TAG_NEGOTIATED))
+                .then(|| seal::open_symmetric(key.as_bytes(), topic, &message.payload).ok())
+                .flatten()
+        })
+    };
+    let bundle = || {
+        seeds
+            .iter()
+            .find_map(|&s| seal::open_symmetric(&seal::bundle_key(account(s).public()), topic, &message.payload).ok())
+    };
+    Envelope::decode(&body.or_else(negotiated).or_else(bundle)?).ok()
+}
+
+/// `envelope` sealed from account `from` to `to`.
+fn sealed(from: u8, to: &IdentityKey, envelope: &Envelope) -> Vec<u8> {
+    seal::seal_to(&account(from), to, &envelope.encode(), &mut SeededEntropy::from_u64(77)).unwrap()
+}
 
 fn x3dh() -> PeerConfig {
     PeerConfig { preferred_key_exchange: KeyExchange::X3dh, ..PeerConfig::default() }
@@ -41,25 +75,27 @@ fn published(actions: &[Action]) -> Vec<&WakuMessage> {
     actions.iter().filter_map(|a| if let Action::Publish(m) = a { Some(m) } else { None }).collect()
 }
 
-/// The last X3DH envelope in the store on `topic` that carries entries.
-fn last_envelope_on(w: &World, topic: &str) -> WakuMessage {
+/// The last X3DH message in the store on `topic` (account `owner`'s partition) that carries
+/// entries.
+fn last_envelope_on(w: &World, topic: &str, owner: u8) -> WakuMessage {
     w.store
         .iter()
         .rev()
         .find(|m| {
-            m.version.is_none()
-                && m.content_topic == topic
-                && !Envelope::decode(&m.payload).unwrap().payloads.is_empty()
+            m.version.is_none() && m.content_topic == topic && open(m, &[owner]).is_some_and(|e| !e.payloads.is_empty())
         })
         .cloned()
         .expect("an envelope with entries")
 }
 
-/// The bundle advert an identity published on its partition topic at start.
-fn published_bundle(w: &World, i: usize) -> status_1to1::proto::Bundle {
+/// The bundle account `owner` (node `i`) published on its partition topic at start.
+fn published_bundle(w: &World, i: usize, owner: u8) -> status_1to1::proto::Bundle {
     let topic = partition_topic(w.nodes[i].peer.identity());
-    let advert = w.store.iter().find(|m| m.version.is_none() && m.content_topic == topic).expect("a bundle advert");
-    Envelope::decode(&advert.payload).unwrap().bundles.remove(0)
+    let bundle_post = |m: &&WakuMessage| {
+        m.version.is_none() && m.content_topic == topic && seal::kind(&m.payload) == Some(seal::TAG_BUNDLE)
+    };
+    let post = w.store.iter().find(bundle_post).expect("a bundle post");
+    open(post, &[owner]).unwrap().bundles.remove(0)
 }
 
 #[test]
@@ -72,7 +108,7 @@ fn a_first_message_between_two_other_identities_is_not_answered() {
     w.event(alice, Event::AddContact(card)).unwrap();
     send(&mut w, alice, carol, "for carol only");
     // A reflector replays Alice's first message to Carol on Bob's partition topic.
-    let mut replay = last_envelope_on(&w, &partition_topic(w.nodes[carol].peer.identity()));
+    let mut replay = last_envelope_on(&w, &partition_topic(w.nodes[carol].peer.identity()), 3);
     replay.content_topic = partition_topic(w.nodes[bob].peer.identity());
     let actions = receive(&mut w, bob, replay);
     assert!(published(&actions).is_empty(), "bob answered a message not addressed to his identity: {actions:?}");
@@ -89,15 +125,23 @@ fn a_replayed_bundle_does_not_choose_who_gets_our_advert() {
     let card = w.contact_code_card(bob_laptop);
     w.event(alice, Event::AddContact(card)).unwrap();
     send(&mut w, alice, bob_laptop, "for the laptop");
-    // Mallory takes Alice's message to Bob's laptop, claims another sender installation and
-    // attaches Carol's bundle (replayed from the store): Bob's phone must not advert to Carol.
-    let original = last_envelope_on(&w, &partition_topic(w.nodes[bob_phone].peer.identity()));
-    let mut envelope = Envelope::decode(&original.payload).unwrap();
+    // Mallory takes Alice's message to Bob's laptop (she cannot open it; the test can), claims
+    // another sender installation, attaches Carol's bundle (replayed from the store) and seals it
+    // to Bob as herself, or as Carol's key would if she had it: Bob's phone must not advert to
+    // Carol.
+    let original = last_envelope_on(&w, &partition_topic(w.nodes[bob_phone].peer.identity()), 2);
+    let mut envelope = open(&original, &[2]).unwrap();
     envelope.sender = InstallationId::generate(&mut SeededEntropy::from_u64(99));
-    envelope.bundles = vec![published_bundle(&w, carol)];
-    let forged = WakuMessage { payload: envelope.encode(), ..original };
-    let actions = receive(&mut w, bob_phone, forged);
-    assert!(published(&actions).is_empty(), "bob's phone answered an identity the message does not prove: {actions:?}");
+    envelope.bundles = vec![published_bundle(&w, carol, 3)];
+    let bob_identity = *w.nodes[bob_phone].peer.identity();
+    for forger in [9, 3] {
+        let forged = WakuMessage { payload: sealed(forger, &bob_identity, &envelope), ..original.clone() };
+        let actions = receive(&mut w, bob_phone, forged);
+        assert!(
+            published(&actions).is_empty(),
+            "bob's phone answered an identity the message does not prove: {actions:?}"
+        );
+    }
 }
 
 #[test]
@@ -113,7 +157,7 @@ fn adverts_answer_messages_to_our_other_devices_within_a_budget() {
         let card = w.contact_code_card(bob_laptop);
         w.event(sender, Event::AddContact(card)).unwrap();
         send(&mut w, sender, bob_laptop, "for the laptop");
-        let message = last_envelope_on(&w, &bob_topic);
+        let message = last_envelope_on(&w, &bob_topic, 2);
         // The same message twice: the second is inside the rate window of its sender.
         for _ in 0..2 {
             let actions = receive(&mut w, bob_phone, message.clone());
@@ -124,7 +168,7 @@ fn adverts_answer_messages_to_our_other_devices_within_a_budget() {
     assert_eq!(adverts, 16, "one advert per sender, at most 16 per window");
     // After the window, a sender is answered again.
     w.now = w.now.saturating_add(Duration::from_secs(7200));
-    let message = last_envelope_on(&w, &bob_topic);
+    let message = last_envelope_on(&w, &bob_topic, 2);
     let actions = receive(&mut w, bob_phone, message);
     assert_eq!(published(&actions).len(), 1);
 }
@@ -165,13 +209,20 @@ fn signed_bundle_drawn(seed: u8, installations: usize, draw: u64) -> (status_1to
 }
 
 /// How much node `i`'s snapshot grows when it receives, on its partition topic, an envelope of
-/// `sender` carrying `bundle` and nothing else.
-fn snapshot_growth(w: &mut World, i: usize, sender: InstallationId, bundle: status_1to1::proto::Bundle) -> usize {
+/// `sender` carrying `bundle` (of account `from`) and nothing else, sealed by `from`.
+fn snapshot_growth(
+    w: &mut World,
+    i: usize,
+    sender: InstallationId,
+    bundle: status_1to1::proto::Bundle,
+    from: u8,
+) -> usize {
     let before = w.nodes[i].peer.snapshot().unwrap().as_bytes().len();
     let mut envelope = Envelope::new(sender);
     envelope.bundles.push(bundle);
-    let topic = partition_topic(w.nodes[i].peer.identity());
-    let message = WakuMessage::noise(envelope.encode(), topic, w.now.as_nanos_i64(), false);
+    let identity = *w.nodes[i].peer.identity();
+    let topic = partition_topic(&identity);
+    let message = WakuMessage::noise(sealed(from, &identity, &envelope), topic, w.now.as_nanos_i64(), false);
     let message = WakuMessage { version: None, ephemeral: None, ..message };
     receive(w, i, message);
     w.nodes[i].peer.snapshot().unwrap().as_bytes().len().saturating_sub(before)
@@ -185,7 +236,7 @@ fn a_bundle_listing_too_many_installations_is_not_stored() {
     w.event(bob, Event::AddContact(status_1to1::peer::ContactCard::identity_only(carol))).unwrap();
     // One signed bundle with 300 entries (a stranger can sign as many as it likes).
     let (bundle, sender) = signed_bundle(3, 300);
-    let growth = snapshot_growth(&mut w, bob, sender, bundle);
+    let growth = snapshot_growth(&mut w, bob, sender, bundle, 3);
     assert!(growth < 1024, "a bundle over the cap grew the snapshot by {growth} bytes");
 }
 
@@ -197,7 +248,7 @@ fn a_bundle_is_stored_once_however_many_installations_it_lists() {
     w.event(bob, Event::AddContact(status_1to1::peer::ContactCard::identity_only(carol))).unwrap();
     let (bundle, sender) = signed_bundle(3, 8);
     let size = prost::Message::encoded_len(&bundle);
-    let growth = snapshot_growth(&mut w, bob, sender, bundle);
+    let growth = snapshot_growth(&mut w, bob, sender, bundle, 3);
     // One copy of the bundle plus a few bytes per installation, not a copy per installation.
     assert!(growth > size, "the bundle was learned ({growth} bytes)");
     assert!(growth < 3 * size, "a bundle of {size} bytes grew the snapshot by {growth} bytes");
@@ -211,7 +262,7 @@ fn a_contact_keeps_at_most_sixteen_installations() {
     w.event(bob, Event::AddContact(status_1to1::peer::ContactCard::identity_only(carol))).unwrap();
     for draw in 0..3 {
         let (bundle, sender) = signed_bundle_drawn(3, 8, 500 + draw);
-        snapshot_growth(&mut w, bob, sender, bundle);
+        snapshot_growth(&mut w, bob, sender, bundle, 3);
     }
     assert_eq!(w.nodes[bob].peer.bounds().x3dh_installations, 16, "three bundles of 8 new installations each");
 }
@@ -358,11 +409,49 @@ fn an_x3dh_chat_can_be_ended_and_the_next_message_starts_a_new_session() {
     send(&mut w, alice, bob, "after");
     // The message after the end carries an X3DH header: a new session, not the ended one.
     let last = w.store.iter().rev().find(|m| m.version.is_none()).cloned().unwrap();
-    let envelope = Envelope::decode(&last.payload).unwrap();
+    let envelope = open(&last, &[1, 2]).unwrap();
     let entry = envelope.payloads.values().next().unwrap();
     assert!(matches!(entry, status_1to1::x3dh::Payload::Ratchet(m) if m.initial.is_some()), "{entry:?}");
     w.settle(Duration::from_secs(120));
     assert_eq!(w.texts(bob), vec!["before", "after"]);
     assert!(w.nodes[alice].peer.bounds().x3dh_sessions > sessions, "a new session was started");
     assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
+}
+
+#[test]
+fn a_relay_sees_neither_identity_nor_installation_in_x3dh_traffic() {
+    let mut w = World::new();
+    let alice = w.add(1, 10, x3dh());
+    let bob_phone = w.add(2, 20, x3dh());
+    let bob_laptop = w.add(2, 21, x3dh());
+    let (a_card, b_card) = (w.contact_code_card(alice), w.contact_code_card(bob_phone));
+    w.event(alice, Event::AddContact(b_card)).unwrap();
+    w.event(bob_phone, Event::AddContact(a_card)).unwrap();
+    for round in 0..3 {
+        send(&mut w, alice, bob_phone, &format!("ping {round}"));
+        w.settle(Duration::from_secs(30));
+        send(&mut w, bob_phone, alice, &format!("pong {round}"));
+        w.settle(Duration::from_secs(30));
+    }
+    assert_eq!(w.texts(bob_phone).len(), 3, "the chat worked");
+    let secrets: Vec<Vec<u8>> = [alice, bob_phone, bob_laptop]
+        .iter()
+        .flat_map(|&i| {
+            let peer = &w.nodes[i].peer;
+            [peer.identity().as_bytes().to_vec(), peer.installation().as_str().as_bytes().to_vec()]
+        })
+        .collect();
+    let x3dh_traffic: Vec<&WakuMessage> = w.store.iter().filter(|m| m.version.is_none()).collect();
+    assert!(x3dh_traffic.len() > 6, "{} X3DH messages", x3dh_traffic.len());
+    for message in x3dh_traffic {
+        let kind = seal::kind(&message.payload).expect("a sealed X3DH payload");
+        for secret in &secrets {
+            assert!(
+                !message.payload.windows(secret.len()).any(|w| w == secret.as_slice()),
+                "a relay can read an identity or installation id"
+            );
+        }
+        let overhead = if kind == seal::TAG_TO_IDENTITY { 1 + 32 + 48 + 16 } else { 1 + 12 + 16 };
+        assert_eq!((message.payload.len() - overhead) % seal::PAD_TO, 0, "padded: {}", message.payload.len());
+    }
 }

@@ -26,6 +26,7 @@ use status_1to1::identity::{IdentityKey, IdentityKeyPair, InstallationId};
 use status_1to1::peer::{Action, ContactCard, Event, KeyExchange as PeerKx, Origin, Peer, PeerConfig};
 use status_1to1::proto;
 use status_1to1::waku::WakuMessage;
+use status_1to1::x3dh::seal;
 use status_1to1::x3dh::{Envelope as X3dhEnvelope, PROTOCOL_VERSION, SUITE_D, SignedPrekey, signature_input};
 
 use crate::ids::{DeviceId, UserId};
@@ -414,14 +415,22 @@ impl Hostile {
             &mut sent,
         );
         let partition = self.victims[victim].partition.clone();
+        // The stranger's message is sealed to the victim: the harness opens it with the victim's
+        // key (a shortcut: the stranger could build the same message itself) and re-seals it
+        // from the stranger with the big bundle in place of the real one.
+        let victim_key = account_key(self.victims[victim].user);
         for mut inj in sent {
             if inj.message.content_topic != partition {
                 continue;
             }
-            let Ok(mut envelope) = X3dhEnvelope::decode(&inj.message.payload) else { continue };
+            let Ok((_, body)) = seal::open_from(&victim_key, &inj.message.payload) else { continue };
+            let Ok(mut envelope) = X3dhEnvelope::decode(&body) else { continue };
             let Some(bundle) = self.sign_big_bundle(&stranger, &envelope, now) else { continue };
             envelope.bundles = vec![bundle];
-            inj.message.payload = envelope.encode();
+            let Ok(payload) = seal::seal_to(&stranger.identity, &to, &envelope.encode(), &mut stranger.entropy) else {
+                continue;
+            };
+            inj.message.payload = payload;
             out.push(inj);
         }
     }

@@ -38,10 +38,43 @@ use super::topics::partition_topic;
 use crate::identity::{IdentityKey, IdentityKeyPair, InstallationId};
 use crate::time::Timestamp;
 use crate::waku::WakuMessage;
+use crate::x3dh::seal::{self, TAG_BUNDLE, TAG_NEGOTIATED, TAG_TO_IDENTITY};
 use crate::x3dh::{
     EncryptedMessage, Envelope, NoBundleMessage, Payload, PrekeyStore, Recipient, Session, SignedPrekey,
     VerifiedBundle, initiate, respond, topic::NegotiatedSecret,
 };
+
+/// How an X3DH-path message is sealed for its topic (`crate::x3dh::seal`), so that a relay sees
+/// neither party's identity.
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    /// Sealed to this identity, on its partitioned topic.
+    Partitioned(IdentityKey),
+    /// Under the negotiated topic's key with this contact.
+    Negotiated(IdentityKey),
+    /// Our bundle on our own partitioned topic, for our other devices.
+    OwnBundle,
+}
+
+/// Seals `body` for `route` and publishes it on `topic`.
+fn publish_sealed(ctx: &mut Ctx<'_>, topic: String, route: Route, body: &[u8]) -> Result<(), PeerError> {
+    let unusable = |_| PeerError::InvalidContact("contact key unusable");
+    let payload = match route {
+        Route::Partitioned(to) => seal::seal_to(&ctx.me.identity, &to, body, ctx.entropy).map_err(unusable)?,
+        Route::Negotiated(contact) => {
+            let key = NegotiatedSecret::new(&ctx.me.identity, &contact)
+                .map_err(|_| PeerError::InvalidContact("contact key unusable"))?
+                .waku_key();
+            seal::seal_symmetric(TAG_NEGOTIATED, key.as_bytes(), &topic, body, ctx.entropy)
+        }
+        Route::OwnBundle => {
+            let key = seal::bundle_key(ctx.me.identity.public());
+            seal::seal_symmetric(TAG_BUNDLE, &key, &topic, body, ctx.entropy)
+        }
+    };
+    ctx.publish(WakuMessage::noise(payload, topic, ctx.now.as_nanos_i64(), false).unversioned());
+    Ok(())
+}
 
 /// How often our bundle is republished without a change (status-go's contact-code interval).
 pub(crate) const BUNDLE_REPUBLISH: Duration = Duration::from_secs(6 * 3600);
@@ -369,7 +402,7 @@ impl X3dhPath {
         if republish || pushing {
             let envelope = self.bundle_envelope(ctx, enabled)?;
             let topic = partition_topic(ctx.me.identity.public());
-            ctx.publish(WakuMessage::noise(envelope.encode(), topic, ctx.now.as_nanos_i64(), false).unversioned());
+            publish_sealed(ctx, topic, Route::OwnBundle, &envelope.encode())?;
         }
         if republish {
             self.next_publish = Some(ctx.now.saturating_add(BUNDLE_REPUBLISH));
@@ -394,10 +427,11 @@ impl X3dhPath {
         let envelope = self.bundle_envelope(ctx, enabled)?;
         let contacts: Vec<IdentityKey> =
             self.contacts.iter().filter(|(_, c)| !c.devices.is_empty()).map(|(i, _)| *i).collect();
+        let body = envelope.encode();
         for contact in contacts {
             let targets = self.installations_of(&contact);
-            let topic = self.topic_for(ctx, &contact, &targets);
-            ctx.publish(WakuMessage::noise(envelope.encode(), topic, ctx.now.as_nanos_i64(), false).unversioned());
+            let (topic, route) = self.route_for(ctx, &contact, &targets);
+            publish_sealed(ctx, topic, route, &body)?;
         }
         push.sends += 1;
         let delivery = &ctx.config.delivery;
@@ -535,8 +569,8 @@ impl X3dhPath {
             }
         }
         if !sent.is_empty() {
-            let topic = self.topic_for(ctx, contact, &sent);
-            ctx.publish(WakuMessage::noise(envelope.encode(), topic, ctx.now.as_nanos_i64(), false).unversioned());
+            let (topic, route) = self.route_for(ctx, contact, &sent);
+            publish_sealed(ctx, topic, route, &envelope.encode())?;
         }
         Ok(sent)
     }
@@ -554,20 +588,47 @@ impl X3dhPath {
         let mut envelope = Envelope::new(ctx.me.installation.clone());
         envelope.bundles.push(self.own_bundle(ctx, enabled)?.to_proto());
         envelope.payloads.insert(Recipient::Any, Payload::NoBundle(sealed));
-        ctx.publish(
-            WakuMessage::noise(envelope.encode(), partition_topic(contact), ctx.now.as_nanos_i64(), false)
-                .unversioned(),
-        );
-        Ok(())
+        publish_sealed(ctx, partition_topic(contact), Route::Partitioned(*contact), &envelope.encode())
     }
 
     /// The negotiated topic once every targeted installation has shown it knows it, else the
     /// contact's partitioned topic.
-    fn topic_for(&self, ctx: &Ctx<'_>, contact: &IdentityKey, targets: &[InstallationId]) -> String {
+    fn route_for(&self, ctx: &Ctx<'_>, contact: &IdentityKey, targets: &[InstallationId]) -> (String, Route) {
         let agreed = self.contacts.get(contact).filter(|c| targets.iter().all(|t| c.agreed.contains(t)));
         match agreed.and_then(|c| c.negotiated_topic(&ctx.me.identity, contact)) {
-            Some(topic) => topic.to_owned(),
-            None => partition_topic(contact),
+            Some(topic) => (topic.to_owned(), Route::Negotiated(*contact)),
+            None => (partition_topic(contact), Route::Partitioned(*contact)),
+        }
+    }
+
+    /// Opens a sealed X3DH-path payload: the body, and the identities it may come from (the
+    /// proven sender; the two parties of a negotiated topic; ourselves for our bundle posts).
+    fn unseal(&self, ctx: &Ctx<'_>, message: &WakuMessage) -> Result<(Vec<u8>, Vec<IdentityKey>), PeerError> {
+        let me = &ctx.me.identity;
+        let topic = message.content_topic.as_str();
+        match seal::kind(&message.payload) {
+            Some(TAG_TO_IDENTITY) => {
+                let (sender, body) = seal::open_from(me, &message.payload).map_err(|_| PeerError::NotForUs)?;
+                Ok((body, vec![sender]))
+            }
+            Some(TAG_NEGOTIATED) => {
+                let contact = self
+                    .contacts
+                    .iter()
+                    .find(|(id, c)| c.negotiated_topic(me, id) == Some(topic))
+                    .map(|(id, _)| *id)
+                    .ok_or(PeerError::NotForUs)?;
+                let key = NegotiatedSecret::new(me, &contact).map_err(|_| PeerError::NotForUs)?.waku_key();
+                let body =
+                    seal::open_symmetric(key.as_bytes(), topic, &message.payload).map_err(|_| PeerError::NotForUs)?;
+                Ok((body, vec![contact, *me.public()]))
+            }
+            Some(TAG_BUNDLE) => {
+                let key = seal::bundle_key(me.public());
+                let body = seal::open_symmetric(&key, topic, &message.payload).map_err(|_| PeerError::NotForUs)?;
+                Ok((body, vec![*me.public()]))
+            }
+            _ => Err(PeerError::NotForUs),
         }
     }
 
@@ -579,7 +640,11 @@ impl X3dhPath {
         enabled: &BTreeSet<InstallationId>,
         standing: &dyn Fn(&IdentityKey) -> Standing,
     ) -> Result<X3dhInput, PeerError> {
-        let envelope = Envelope::decode(&message.payload).map_err(|_| PeerError::NotForUs)?;
+        let (body, senders) = self.unseal(ctx, message)?;
+        let envelope = Envelope::decode(&body).map_err(|_| PeerError::NotForUs)?;
+        if !names_only(&envelope, &senders) {
+            return Err(PeerError::NotForUs);
+        }
         let ours = envelope.payload_for(&ctx.me.installation).filter(|_| envelope.sender != ctx.me.installation);
         // The cheapest check: a blocked sender (or one whose request is pending: it retries
         // once accepted) costs no signature and no Diffie-Hellman.
@@ -859,6 +924,18 @@ impl X3dhPath {
 /// The sender's bundle among a message's verified bundles (it lists the sending installation).
 fn sender_bundle(verified: &[VerifiedBundle], device: &Device) -> Option<VerifiedBundle> {
     verified.iter().find(|b| *b.identity() == device.identity && b.prekey(&device.installation).is_some()).cloned()
+}
+
+/// Whether every identity an envelope names (its bundles, the X3DH headers and no-bundle senders
+/// of its entries) is one the seal allows: a sealed sender cannot carry another identity's claims.
+fn names_only(envelope: &Envelope, senders: &[IdentityKey]) -> bool {
+    let bundles =
+        envelope.bundles.iter().all(|b| senders.iter().any(|s| s.as_bytes().as_slice() == b.identity.as_slice()));
+    let named = |p: &Payload| match p {
+        Payload::Ratchet(m) => m.initial.as_ref().is_none_or(|h| senders.contains(&h.identity)),
+        Payload::NoBundle(sealed) => senders.contains(&sealed.sender),
+    };
+    bundles && envelope.payloads.values().all(named)
 }
 
 /// The identity an envelope proves it comes from: a verified bundle of that identity lists the

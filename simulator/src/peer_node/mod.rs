@@ -612,13 +612,17 @@ fn describe_message(message: &status_1to1::waku::WakuMessage) -> String {
 }
 
 /// For the debug print: an X3DH envelope's sender, the installations its bundles list and its
-/// recipients (first 8 characters of each installation id).
+/// recipients (first 8 characters of each installation id). Envelopes are sealed; the debug
+/// print opens those sealed to an identity with every account key of the first 256 users (it
+/// only writes, never feeds the simulation).
 fn describe_x3dh(message: &status_1to1::waku::WakuMessage) -> String {
-    use status_1to1::x3dh::{Envelope, Recipient};
+    use status_1to1::x3dh::{Envelope, Recipient, seal};
     if message.version.is_some() {
         return String::new();
     }
-    let Ok(envelope) = Envelope::decode(&message.payload) else { return String::new() };
+    let opened = (0..256u32).find_map(|u| seal::open_from(&registry::account_key(UserId(u)), &message.payload).ok());
+    let Some((sealed_by, body)) = opened else { return " x3dh (sealed)".into() };
+    let Ok(envelope) = Envelope::decode(&body) else { return String::new() };
     let short = |s: &str| s.chars().take(8).collect::<String>();
     let bundles: Vec<String> = envelope
         .bundles
@@ -633,5 +637,6 @@ fn describe_x3dh(message: &status_1to1::waku::WakuMessage) -> String {
             Recipient::Any => "any".into(),
         })
         .collect();
-    format!(" x3dh from {} bundles [{}] to [{}]", short(envelope.sender.as_str()), bundles.join(", "), to.join(", "))
+    let from = format!("{}/{}", &sealed_by.to_chat_key()[..12], short(envelope.sender.as_str()));
+    format!(" x3dh from {from} bundles [{}] to [{}]", bundles.join(", "), to.join(", "))
 }
