@@ -41,6 +41,7 @@ pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod sqlite_mirror;
 pub mod standin;
 pub mod time;
 pub mod trace;

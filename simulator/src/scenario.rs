@@ -36,6 +36,10 @@ pub struct ScenarioConfig {
     /// What runs on each device.
     #[serde(default)]
     pub node: NodeKind,
+    /// How many devices (the first ones) also commit every change set to a real SQLite store and
+    /// restart from it (`crate::sqlite_mirror`).
+    #[serde(default)]
+    pub sqlite_devices: u32,
 }
 
 /// The program on every simulated device.
@@ -128,6 +132,7 @@ impl Preset {
             key_exchange: KeyExchange::X3dh,
             liveness: true,
             node: NodeKind::default(),
+            sqlite_devices: 0,
         }
     }
 }
@@ -291,6 +296,10 @@ pub struct Overrides {
     /// What runs on each device: the real peer (default) or the stand-in node.
     #[arg(long, value_enum)]
     pub node: Option<NodeKind>,
+    /// Run the first N devices on the real SQLite store as well (every change set committed,
+    /// restarts loaded from SQLite and compared with the change sets applied).
+    #[arg(long)]
+    pub sqlite_devices: Option<u32>,
     /// Turn every fault off.
     #[arg(long)]
     pub no_faults: bool,
@@ -398,6 +407,7 @@ impl Overrides {
         set(&mut c.net.store.capacity, self.store_capacity);
         set(&mut c.key_exchange, self.key_exchange);
         set(&mut c.node, self.node);
+        set(&mut c.sqlite_devices, self.sqlite_devices);
         if self.no_liveness {
             c.liveness = false;
         }
@@ -438,6 +448,7 @@ impl Overrides {
         push("store-capacity", self.store_capacity.map(|v| v.to_string()));
         push("key-exchange", self.key_exchange.map(|k| format!("{k:?}").to_lowercase()));
         push("node", self.node.map(|k| format!("{k:?}").to_lowercase()));
+        push("sqlite-devices", self.sqlite_devices.map(|v| v.to_string()));
         if self.no_faults {
             a.push("--no-faults".to_owned());
         }

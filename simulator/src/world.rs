@@ -30,6 +30,7 @@ use crate::node::{
 };
 use crate::rng::{SimRng, device_entropy};
 use crate::scenario::ScenarioConfig;
+use crate::sqlite_mirror::SqliteMirror;
 use crate::time::SimTime;
 use crate::trace::{Record, Trace};
 use crate::workload::{Directory, SendDraw, body_for};
@@ -401,6 +402,8 @@ pub struct World<F: NodeFactory> {
     /// Set while a device handles a message the adversary published: its publishes answer
     /// strangers.
     answering: Option<StrangerCall>,
+    /// The devices that also run on the real SQLite store.
+    sqlite: SqliteMirror,
 }
 
 /// What one device call on an adversary's message did.
@@ -416,6 +419,7 @@ impl<F: NodeFactory> World<F> {
         let seed = cfg.seed;
         let dir = Rc::new(Directory::build(&cfg.workload, &mut SimRng::new(seed, "graph", 0)));
         let factory = make_factory(Rc::clone(&dir));
+        let sqlite = SqliteMirror::open(seed, cfg.sqlite_devices, dir.device_count() as u32);
         let mut clock_rng = SimRng::new(seed, "clocks", 0);
         let devices: Vec<Device<F::Node>> = (0..dir.device_count() as u32)
             .map(|d| {
@@ -488,6 +492,7 @@ impl<F: NodeFactory> World<F> {
             hostile,
             hostile_out: Vec::new(),
             answering: None,
+            sqlite,
             cfg,
         };
         world.seed_events();
@@ -782,6 +787,33 @@ impl<F: NodeFactory> World<F> {
             return;
         }
         let entropy = device_entropy(seed, dev.0, slot.inc);
+        if let Some(loaded) = self.sqlite.load(dev) {
+            // A device on SQLite restarts from what SQLite holds, which must be exactly what the
+            // change sets built.
+            let expected = match &slot.stored {
+                Stored::Records(records) => records.clone(),
+                _ => Records::default(),
+            };
+            match loaded {
+                Ok(records) if records == expected => {
+                    if records != Records::default() {
+                        slot.stored = Stored::Records(records);
+                    }
+                }
+                Ok(_) => {
+                    self.checker.on_restore_failed(
+                        now,
+                        dev,
+                        "the SQLite store differs from the change sets applied".into(),
+                    );
+                    return;
+                }
+                Err(e) => {
+                    self.checker.on_restore_failed(now, dev, e);
+                    return;
+                }
+            }
+        }
         let (node, restored) = match &slot.stored {
             Stored::Empty => (self.factory.create(&slot.spec, entropy), false),
             stored => match self.factory.restore(&slot.spec, stored, entropy) {
@@ -892,6 +924,10 @@ impl<F: NodeFactory> World<F> {
                 self.action_trace("apply", d, bytes as u64);
                 if let Err(e) = self.apply_changes(dev, &changes) {
                     self.checker.on_store_refused(self.now, dev, e.to_string());
+                    return;
+                }
+                if let Err(e) = self.sqlite.commit(dev, &changes) {
+                    self.checker.on_store_refused(self.now, dev, e);
                     return;
                 }
                 self.on_persisted(dev, bytes);

@@ -139,3 +139,20 @@ fn answers_to_message_1_lost_on_the_relay_are_found_in_the_store() {
     };
     check_seeds(&swarm, 353326957..353326958);
 }
+
+#[test]
+fn devices_on_sqlite_restart_from_it_and_see_the_same_run() {
+    let mut on_sqlite = spec(KeyExchange::Mixed, false, false);
+    on_sqlite.overrides.sqlite_devices = Some(u32::MAX);
+    on_sqlite.overrides.crashes = Some(60.0);
+    let mut in_memory = on_sqlite.clone();
+    in_memory.overrides.sqlite_devices = None;
+    for seed in 0..3 {
+        let r = run(on_sqlite.config(seed), RunOptions::default());
+        assert!(r.passed(), "seed {seed}: {:?}", r.violations.iter().take(3).collect::<Vec<_>>());
+        assert!(r.metrics.restarts > 5, "seed {seed}: {} restarts", r.metrics.restarts);
+        // Every restart loaded the peer from SQLite, which held exactly the change sets applied:
+        // the run is the one the in-memory store gives.
+        assert_eq!(r.trace_hex(), run(in_memory.config(seed), RunOptions::default()).trace_hex(), "seed {seed}");
+    }
+}
