@@ -121,14 +121,6 @@ impl PublicKey {
     pub fn chat_id(&self) -> String {
         format!("0x{}", hex::encode(self.uncompressed()))
     }
-
-    /// Parses a chat key in its `0x04…` hex form (130 hex digits after `0x`; compressed `0x02…`
-    /// and `0x03…` forms are accepted too).
-    pub fn from_chat_id(chat_id: &str) -> Result<Self, KeyError> {
-        let digits = chat_id.strip_prefix("0x").ok_or(KeyError::BadPublicKey(chat_id.len()))?;
-        let bytes = hex::decode(digits).map_err(|_| KeyError::BadPublicKey(chat_id.len()))?;
-        Self::from_sec1(&bytes)
-    }
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -280,7 +272,6 @@ mod tests {
         let uncompressed = "0483ede0f19c3c98649265956a4193677b14c338a22de2086a08d84e4446fe37e4e233478259ec90dbeef52f4f6c890f8c38660ec7b61b9d439b8a6d1c323dc025";
         assert_eq!(hex::encode(key.uncompressed()), uncompressed);
         assert_eq!(key.chat_id(), format!("0x{uncompressed}"));
-        assert_eq!(PublicKey::from_chat_id(&key.chat_id()), Ok(key));
         assert_eq!(PublicKey::from_sec1(key.compressed()), Ok(key));
         let mut off_curve = key.uncompressed();
         off_curve[64] ^= 1;

@@ -3,6 +3,7 @@
 //! 26/WAKU2-PAYLOAD version 1 envelope and Status's application messages.
 
 pub mod bundle;
+pub mod chat_key;
 pub mod gcm;
 pub mod installation;
 pub mod keys;
