@@ -3,7 +3,8 @@
 //! them on demand, equals the original, and filling the cache is not a state change (it
 //! triggers no snapshot).
 
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
 
 /// A lazily computed value that is a pure function of the state around it.
 #[derive(Default)]
@@ -35,6 +36,48 @@ impl<T> PartialEq for Derived<T> {
 }
 
 impl<T> Eq for Derived<T> {}
+
+/// A memo of facts that are pure functions of persisted state (`key → value`), refilled as a
+/// whole when a lookup misses. Like [`Derived`], never serialized and never compared.
+pub(crate) struct Memo<K, V>(Mutex<BTreeMap<K, V>>);
+
+impl<K: Ord, V: Clone> Memo<K, V> {
+    /// The value of `key`, if memoized.
+    pub(crate) fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
+        self.0.lock().ok().and_then(|map| map.get(key).cloned())
+    }
+
+    /// Replaces every entry.
+    pub(crate) fn replace(&self, entries: BTreeMap<K, V>) {
+        if let Ok(mut map) = self.0.lock() {
+            *map = entries;
+        }
+    }
+}
+
+impl<K, V> Default for Memo<K, V> {
+    fn default() -> Self {
+        Self(Mutex::new(BTreeMap::new()))
+    }
+}
+
+impl<K: Clone, V: Clone> Clone for Memo<K, V> {
+    fn clone(&self) -> Self {
+        Self(Mutex::new(self.0.lock().map(|map| map.clone()).unwrap_or_default()))
+    }
+}
+
+/// Always equal, as [`Derived`].
+impl<K, V> PartialEq for Memo<K, V> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<K, V> Eq for Memo<K, V> {}
 
 #[cfg(test)]
 mod tests {

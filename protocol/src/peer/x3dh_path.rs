@@ -30,7 +30,7 @@ use super::Ctx;
 use super::action::{Action, Notice};
 use super::contacts::KeyExchange;
 use super::delivery::Device;
-use super::derived::Derived;
+use super::derived::{Derived, Memo};
 use super::error::PeerError;
 use super::requests::Held;
 use super::shared::SharedMap;
@@ -41,17 +41,18 @@ use crate::waku::WakuMessage;
 use crate::x3dh::seal::{self, TAG_BUNDLE, TAG_NEGOTIATED, TAG_TO_IDENTITY};
 use crate::x3dh::{
     EncryptedMessage, Envelope, NoBundleMessage, Payload, PrekeyStore, Recipient, Session, SignedPrekey,
-    VerifiedBundle, initiate, respond, topic::NegotiatedSecret,
+    VerifiedBundle, initiate, respond,
+    topic::{NegotiatedSecret, WakuKey},
 };
 
 /// How an X3DH-path message is sealed for its topic (`crate::x3dh::seal`), so that a relay sees
 /// neither party's identity.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Route {
     /// Sealed to this identity, on its partitioned topic.
     Partitioned(IdentityKey),
-    /// Under the negotiated topic's key with this contact.
-    Negotiated(IdentityKey),
+    /// Under the negotiated topic's key (shared with one contact).
+    Negotiated(WakuKey),
     /// Our bundle on our own partitioned topic, for our other devices.
     OwnBundle,
 }
@@ -61,12 +62,7 @@ fn publish_sealed(ctx: &mut Ctx<'_>, topic: String, route: Route, body: &[u8]) -
     let unusable = |_| PeerError::InvalidContact("contact key unusable");
     let payload = match route {
         Route::Partitioned(to) => seal::seal_to(&ctx.me.identity, &to, body, ctx.entropy).map_err(unusable)?,
-        Route::Negotiated(contact) => {
-            let key = NegotiatedSecret::new(&ctx.me.identity, &contact)
-                .map_err(|_| PeerError::InvalidContact("contact key unusable"))?
-                .waku_key();
-            seal::seal_symmetric(TAG_NEGOTIATED, key.as_bytes(), &topic, body, ctx.entropy)
-        }
+        Route::Negotiated(key) => seal::seal_symmetric(TAG_NEGOTIATED, key.as_bytes(), &topic, body, ctx.entropy),
         Route::OwnBundle => {
             let key = seal::bundle_key(ctx.me.identity.public());
             seal::seal_symmetric(TAG_BUNDLE, &key, &topic, body, ctx.entropy)
@@ -159,10 +155,11 @@ pub(super) struct ContactState {
     pub(super) devices: BTreeMap<InstallationId, DeviceSessions>,
     /// Installations that have sent us a message: they know (and listen on) the negotiated topic.
     agreed: BTreeSet<InstallationId>,
-    /// The negotiated content topic with this contact: one X25519 to derive, needed on every
-    /// event (subscriptions) and every send, so computed once per contact and never persisted.
+    /// The negotiated content topic with this contact and its key: one X25519 to derive, needed
+    /// on every event (subscriptions) and every send, so computed once per contact and never
+    /// persisted.
     #[serde(skip)]
-    negotiated_topic: Derived<Option<String>>,
+    negotiated: Derived<Option<(String, WakuKey)>>,
 }
 
 impl ContactState {
@@ -226,8 +223,13 @@ impl ContactState {
     /// The negotiated content topic with `contact` (`None` if the static-static DH is
     /// non-contributory, which validated identity keys never are).
     fn negotiated_topic(&self, me: &IdentityKeyPair, contact: &IdentityKey) -> Option<&str> {
-        let derive = || NegotiatedSecret::new(me, contact).ok().map(|secret| secret.content_topic());
-        self.negotiated_topic.get_or_init(derive).as_deref()
+        self.negotiated(me, contact).map(|(topic, _)| topic.as_str())
+    }
+
+    /// The negotiated topic and the key its messages are sealed with.
+    fn negotiated(&self, me: &IdentityKeyPair, contact: &IdentityKey) -> Option<&(String, WakuKey)> {
+        let derive = || NegotiatedSecret::new(me, contact).ok().map(|s| (s.content_topic(), s.waku_key()));
+        self.negotiated.get_or_init(derive).as_ref()
     }
 }
 
@@ -252,6 +254,9 @@ pub(crate) struct X3dhPath {
     /// Our bundle changed because our devices did: push it to every contact (54 "The bundle
     /// MUST be propagated to contacts"), repeated for a while since a push is not acknowledged.
     push: Option<DevicePush>,
+    /// Negotiated topic → contact, for opening what arrives there.
+    #[serde(skip)]
+    negotiated_index: Memo<String, IdentityKey>,
 }
 
 impl X3dhPath {
@@ -268,6 +273,7 @@ impl X3dhPath {
             adverts,
             own_installations,
             push,
+            negotiated_index: _,
         } = self;
         *prekeys == other.prekeys
             && *own_prekeys == other.own_prekeys
@@ -283,7 +289,7 @@ impl X3dhPath {
 impl ContactState {
     /// Whether everything but the sessions per installation (their own records) is equal.
     pub(super) fn head_eq(&self, other: &Self) -> bool {
-        let Self { bundles, newest, versions, devices: _, agreed, negotiated_topic: _ } = self;
+        let Self { bundles, newest, versions, devices: _, agreed, negotiated: _ } = self;
         *bundles == other.bundles && *newest == other.newest && *versions == other.versions && *agreed == other.agreed
     }
 }
@@ -595,10 +601,23 @@ impl X3dhPath {
     /// contact's partitioned topic.
     fn route_for(&self, ctx: &Ctx<'_>, contact: &IdentityKey, targets: &[InstallationId]) -> (String, Route) {
         let agreed = self.contacts.get(contact).filter(|c| targets.iter().all(|t| c.agreed.contains(t)));
-        match agreed.and_then(|c| c.negotiated_topic(&ctx.me.identity, contact)) {
-            Some(topic) => (topic.to_owned(), Route::Negotiated(*contact)),
+        match agreed.and_then(|c| c.negotiated(&ctx.me.identity, contact)) {
+            Some((topic, key)) => (topic.clone(), Route::Negotiated(key.clone())),
             None => (partition_topic(contact), Route::Partitioned(*contact)),
         }
+    }
+
+    /// The contact whose negotiated topic `topic` is, from the index (rebuilt when it misses: a
+    /// topic belongs to one pair for good, so entries never turn wrong, only missing or stale).
+    fn contact_on_negotiated_topic(&self, me: &IdentityKeyPair, topic: &str) -> Option<IdentityKey> {
+        let known = |id: &IdentityKey| self.contacts.get(id).is_some();
+        if let Some(contact) = self.negotiated_index.get(topic).filter(known) {
+            return Some(contact);
+        }
+        let entries =
+            self.contacts.iter().filter_map(|(id, c)| c.negotiated_topic(me, id).map(|t| (t.to_owned(), *id)));
+        self.negotiated_index.replace(entries.collect());
+        self.negotiated_index.get(topic).filter(known)
     }
 
     /// Opens a sealed X3DH-path payload: the body, and the identities it may come from (the
@@ -612,13 +631,9 @@ impl X3dhPath {
                 Ok((body, vec![sender]))
             }
             Some(TAG_NEGOTIATED) => {
-                let contact = self
-                    .contacts
-                    .iter()
-                    .find(|(id, c)| c.negotiated_topic(me, id) == Some(topic))
-                    .map(|(id, _)| *id)
-                    .ok_or(PeerError::NotForUs)?;
-                let key = NegotiatedSecret::new(me, &contact).map_err(|_| PeerError::NotForUs)?.waku_key();
+                let contact = self.contact_on_negotiated_topic(me, topic).ok_or(PeerError::NotForUs)?;
+                let state = self.contacts.get(&contact).ok_or(PeerError::NotForUs)?;
+                let (_, key) = state.negotiated(me, &contact).ok_or(PeerError::NotForUs)?;
                 let body =
                     seal::open_symmetric(key.as_bytes(), topic, &message.payload).map_err(|_| PeerError::NotForUs)?;
                 Ok((body, vec![contact, *me.public()]))
