@@ -7,7 +7,9 @@ pub mod chat_key;
 pub mod gcm;
 pub mod installation;
 pub mod keys;
+pub mod payload;
 pub mod ratchet;
+pub mod topic;
 pub mod x3dh;
 
 pub use bundle::{Bundle, BundleError, SignedPreKey};

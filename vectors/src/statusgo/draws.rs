@@ -85,15 +85,3 @@ impl Entropy for DrawStream {
         self.next += 1;
     }
 }
-
-impl DrawStream {
-    /// The purpose of the next draw.
-    pub fn peek_purpose(&self) -> Option<&str> {
-        self.draws.get(self.next).map(|d| d.purpose.as_str())
-    }
-
-    /// The length of the next draw (0 after the last).
-    pub fn peek_len(&self) -> usize {
-        self.draws.get(self.next).map_or(0, |d| d.bytes.len())
-    }
-}

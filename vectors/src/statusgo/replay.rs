@@ -21,8 +21,6 @@ pub struct Sent {
     pub sender: PublicKey,
     /// The recipient's identity.
     pub recipient: PublicKey,
-    /// The encoded `ProtocolMessage`.
-    pub protocol_message: Vec<u8>,
     /// The encoded WakuMessage, when the 26/ layer was built.
     pub waku_message: Option<Vec<u8>>,
 }
@@ -205,12 +203,16 @@ impl World {
             &hex_at(doc, &format!("{p}.protocol_message.protobuf"))?,
             &protocol_message,
         );
-        let route = str_at(doc, &format!("{p}.waku.transport.route"))?;
-        report.value(format!("{p}.waku.transport.route (negotiated?)"), route.starts_with("negotiated"), negotiated);
+        let recorded_route = str_at(doc, &format!("{p}.waku.transport.route"))?;
+        report.value(
+            format!("{p}.waku.transport.route (negotiated?)"),
+            recorded_route.starts_with("negotiated"),
+            negotiated,
+        );
         let sender_secret = self.sender_secret(doc, p)?;
-        let waku_message =
-            waku::seal(doc, p, &sender_secret, &recipient, negotiated, &protocol_message, &mut self.draws, report)?;
-        self.sent.insert(event, Sent { sender, recipient, protocol_message, waku_message });
+        let route = waku::Route { sender: &sender_secret, recipient: &recipient, negotiated };
+        let waku_message = waku::seal(doc, p, &route, &protocol_message, &mut self.draws, report)?;
+        self.sent.insert(event, Sent { sender, recipient, waku_message });
         Ok(())
     }
 
