@@ -2,6 +2,7 @@
 //! with the deployed Status app: secp256k1 keys, status-go's X3DH and Double Ratchet, the
 //! 26/WAKU2-PAYLOAD version 1 envelope and Status's application messages.
 
+pub mod app;
 pub mod bundle;
 pub mod chat_key;
 pub mod gcm;

@@ -175,7 +175,8 @@ impl World {
         let now = now_at(doc, p)?;
         let event = u64_at(doc, &format!("{p}.event"))?;
         let recipient = public_at(doc, &format!("{p}.recipient.identity_public_key"))?;
-        let plaintext = hex_at(doc, &format!("{p}.dr_plaintext")).unwrap_or_default();
+        let sender_secret = self.sender_secret(doc, p)?;
+        let plaintext = super::application::check_send(doc, p, &sender_secret, report)?;
         let advert = str_at(doc, &format!("{p}.encryption.status_go_call"))?.ends_with("BuildBundleAdvertiseMessage");
         let mut draws = std::mem::take(&mut self.draws);
         let device = self.device(doc, &format!("{p}.sender.device"))?;
@@ -209,7 +210,6 @@ impl World {
             recorded_route.starts_with("negotiated"),
             negotiated,
         );
-        let sender_secret = self.sender_secret(doc, p)?;
         let route = waku::Route { sender: &sender_secret, recipient: &recipient, negotiated };
         let waku_message = waku::seal(doc, p, &route, &protocol_message, &mut self.draws, report)?;
         self.sent.insert(event, Sent { sender, recipient, waku_message });
