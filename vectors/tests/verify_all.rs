@@ -140,3 +140,59 @@ fn corrupt_first_hex(value: &mut serde_json::Value, inside_expected: bool) -> bo
         _ => false,
     }
 }
+
+/// The status-go transcripts replay at every layer, and a change to any recorded wire value, to a
+/// recorded draw, or to a negative case's expected outcome is caught.
+#[test]
+fn status_go_transcripts_replay_and_a_changed_value_fails() {
+    let dir = vectors_dir().join("status-go");
+    let reports = verify_path(&dir).unwrap();
+    assert_eq!(reports.len(), 4);
+    assert!(reports.iter().all(|r| r.passed() && r.skipped.is_empty() && r.checks > 30), "{reports:?}");
+    let scratch = std::env::temp_dir().join(format!("status-1to1-statusgo-corrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let load = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+    };
+    let flip = |s: &str| format!("{}{}", if s.starts_with('0') { '1' } else { '0' }, &s[1..]);
+    let session = load("session.json");
+    let edits: Vec<(&str, serde_json::Value, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+        (
+            "session.json",
+            session.clone(),
+            Box::new(|d| {
+                let v = d["events"][9]["waku"]["waku_message_protobuf"].as_str().unwrap().to_owned();
+                d["events"][9]["waku"]["waku_message_protobuf"] = flip(&v).into();
+            }),
+        ),
+        (
+            "session.json",
+            session.clone(),
+            Box::new(|d| {
+                let v = d["random_draws"][9]["bytes"].as_str().unwrap().to_owned();
+                d["random_draws"][9]["bytes"] = flip(&v).into();
+            }),
+        ),
+        (
+            "session.json",
+            session,
+            Box::new(|d| {
+                d["events"][10]["application"]["chat_message"]["text"] = "Hi Bob! Mallory here.".into();
+            }),
+        ),
+        (
+            "negative.json",
+            load("negative.json"),
+            Box::new(|d| {
+                d["cases"][0]["status_go_result"]["error_layer"] = "waku26 (payload.DecodePayload)".into();
+            }),
+        ),
+    ];
+    for (name, mut doc, edit) in edits {
+        edit(&mut doc);
+        let target = scratch.join(name);
+        std::fs::write(&target, serde_json::to_string(&doc).unwrap()).unwrap();
+        assert!(!verify_path(&target).unwrap()[0].passed(), "an edit of {name} went unnoticed");
+    }
+    std::fs::remove_dir_all(&scratch).unwrap();
+}

@@ -5,6 +5,7 @@
 mod application;
 mod bundles;
 mod draws;
+mod negative;
 mod replay;
 mod waku;
 
@@ -21,6 +22,7 @@ pub fn verify(doc: &Value, report: &mut Report) -> Result<(), VectorError> {
             replay_events(doc, report)?;
         }
         "session" | "dh-only" => replay_events(doc, report)?,
+        "negative" => negative::verify(doc, report)?,
         other => report.skip(format!("kind {other}")),
     }
     Ok(())

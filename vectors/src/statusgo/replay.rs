@@ -111,10 +111,33 @@ impl World {
 
     /// Replays every event of `path`.
     pub fn run(&mut self, doc: &Value, path: &str, report: &mut Report) -> Result<(), VectorError> {
-        for (i, _) in array_at(doc, path)?.iter().enumerate() {
+        self.run_until(doc, path, usize::MAX, report)
+    }
+
+    /// Replays the first `count` events of `path`.
+    pub fn run_until(&mut self, doc: &Value, path: &str, count: usize, report: &mut Report) -> Result<(), VectorError> {
+        for (i, _) in array_at(doc, path)?.iter().enumerate().take(count) {
             self.event(doc, &format!("{path}.{i}"), report)?;
         }
         Ok(())
+    }
+
+    /// The installation of a receiver `{party, device, installation_id}` and its party's identity
+    /// key; a device the parties do not list is a fresh installation of that party.
+    pub fn receiver(&mut self, doc: &Value, p: &str) -> Result<(&mut Installation, SecretKey), VectorError> {
+        let party = str_at(doc, &format!("{p}.party"))?;
+        let secret = self.identities.get(party).cloned().ok_or_else(|| VectorError::Missing(format!("{p}.party")))?;
+        let device = str_at(doc, &format!("{p}.device"))?.to_owned();
+        if !self.devices.contains_key(&device) {
+            let id = str_at(doc, &format!("{p}.installation_id"))?.to_owned();
+            self.devices.insert(device.clone(), Installation::new(secret.clone(), id));
+        }
+        Ok((self.device(doc, &format!("{p}.device"))?, secret))
+    }
+
+    /// A party's identity key.
+    pub fn identity(&self, party: &str) -> Option<&SecretKey> {
+        self.identities.get(party)
     }
 
     fn event(&mut self, doc: &Value, p: &str, report: &mut Report) -> Result<(), VectorError> {
