@@ -156,7 +156,8 @@ fn status_go_transcripts_replay_and_a_changed_value_fails() {
     };
     let flip = |s: &str| format!("{}{}", if s.starts_with('0') { '1' } else { '0' }, &s[1..]);
     let session = load("session.json");
-    let edits: Vec<(&str, serde_json::Value, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let edits: Vec<(&str, serde_json::Value, Edit)> = vec![
         (
             "session.json",
             session.clone(),
