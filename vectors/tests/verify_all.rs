@@ -156,8 +156,8 @@ fn status_go_transcripts_replay_and_a_changed_value_fails() {
     };
     let flip = |s: &str| format!("{}{}", if s.starts_with('0') { '1' } else { '0' }, &s[1..]);
     let session = load("session.json");
-    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
-    let edits: Vec<(&str, serde_json::Value, Edit)> = vec![
+    type Edit<'a> = Box<dyn Fn(&mut serde_json::Value) + 'a>;
+    let edits: Vec<(&str, serde_json::Value, Edit<'_>)> = vec![
         (
             "session.json",
             session.clone(),
