@@ -125,6 +125,13 @@ fn main() {
     status_bundles.dedup();
     seeds.entry("statusgo_bundle").or_default().extend(status_bundles);
     seeds.entry("statusgo_handle").or_default().extend(fuzz_targets::statusgo_handle_seeds());
+    let mut status_layers = hex_under(
+        &status_files,
+        &["envelope_26_signed", "waku_payload", "application_metadata_message_protobuf", "dr_plaintext"],
+    );
+    status_layers.sort();
+    status_layers.dedup();
+    seeds.entry("statusgo_payload").or_default().extend(status_layers);
 
     // Contact codes and chat keys of a few identities, with and without name and bundle.
     let mut e = SeededEntropy::from_u64(5);

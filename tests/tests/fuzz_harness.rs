@@ -102,4 +102,5 @@ target_tests! {
     peers_null: 2, 200, 6;
     statusgo_bundle: 128, 400, ALL;
     statusgo_handle: 32, 1200, ALL;
+    statusgo_payload: 64, 600, ALL;
 }

@@ -24,7 +24,7 @@ pub use noise::{noise_handshake, noise_transport};
 pub use parsers::{identity_strings, pairing_qr, payload_v2, protobufs, waku_message};
 pub use peers::peers;
 pub use snapshot::snapshot;
-pub use statusgo::{statusgo_bundle, statusgo_handle, statusgo_handle_seeds};
+pub use statusgo::{statusgo_bundle, statusgo_handle, statusgo_handle_seeds, statusgo_payload};
 pub use x3dh::{ratchet, x3dh};
 
 /// A target body.
@@ -50,6 +50,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("peers_null", peers_null),
     ("statusgo_bundle", statusgo_bundle),
     ("statusgo_handle", statusgo_handle),
+    ("statusgo_payload", statusgo_payload),
 ];
 
 /// Whether the null crypto backend is on (only ever in cargo-fuzz builds).

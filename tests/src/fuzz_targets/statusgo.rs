@@ -66,3 +66,34 @@ fn world() -> &'static World {
         World { alice: alice.identity(), bob, plaintexts, messages }
     })
 }
+
+/// The 26/ layer and the application layer: arbitrary bytes as a signed envelope, an ECIES
+/// message, a symmetric payload, an `ApplicationMetadataMessage` and a Double Ratchet plaintext
+/// never panic; what opens re-seals and opens to the same payload and signer.
+pub fn statusgo_payload(data: &[u8]) {
+    use status_1to1::statusgo::{app, payload};
+    let (alice, bob) = keys();
+    if let Ok(opened) = payload::open_envelope(data) {
+        let mut entropy = SeededEntropy::from_u64(3);
+        assert!(payload::open_envelope(&payload::envelope(alice, &opened.data, &mut entropy)).is_ok());
+    }
+    let _ = payload::ecies_decrypt(bob, data);
+    let _ = payload::open_symmetric(&[9; 32], data);
+    for wrapped in app::wrapped_messages(data) {
+        let _ = app::unwrap(&alice.public_key(), &wrapped);
+    }
+    let mut entropy = SeededEntropy::from_u64(u64::from(data.first().copied().unwrap_or(0)));
+    let sealed = payload::seal_asymmetric(alice, &bob.public_key(), data, &mut entropy);
+    let opened = payload::open_asymmetric(bob, &sealed).unwrap();
+    assert_eq!((opened.data.as_slice(), opened.signer), (data, alice.public_key()), "ECIES round trip");
+    let sealed = payload::seal_symmetric(alice, &[9; 32], data, &mut entropy);
+    assert_eq!(payload::open_symmetric(&[9; 32], &sealed).unwrap().data, data, "symmetric round trip");
+}
+
+fn keys() -> &'static (SecretKey, SecretKey) {
+    static KEYS: OnceLock<(SecretKey, SecretKey)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut entropy = SeededEntropy::from_u64(11);
+        (SecretKey::generate(&mut entropy), SecretKey::generate(&mut entropy))
+    })
+}
