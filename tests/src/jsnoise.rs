@@ -33,9 +33,15 @@ pub struct JsPeer {
 impl JsPeer {
     /// Starts the peer; `Unavailable` when Node or its packages are missing.
     pub fn start() -> Result<Self, PeerError> {
-        let dir = peer_dir();
-        if !dir.join("node_modules/@waku/noise").exists() {
-            return Err(PeerError::Unavailable("run `npm ci --prefix tests/jsnoise-peer`".into()));
+        Self::start_program(&peer_dir(), "@waku/noise")
+    }
+
+    /// Starts `dir/peer.mjs` (a program speaking this line protocol), which needs the npm
+    /// package `package` installed in `dir`.
+    pub fn start_program(dir: &std::path::Path, package: &str) -> Result<Self, PeerError> {
+        if !dir.join("node_modules").join(package).exists() {
+            let hint = format!("run `npm ci --prefix {}`", dir.display());
+            return Err(PeerError::Unavailable(hint));
         }
         let mut child = Command::new("node")
             .arg(dir.join("peer.mjs"))
@@ -87,9 +93,14 @@ impl Drop for JsPeer {
 
 /// Starts a peer for a test: in CI (`CI` set) a missing peer is an error; locally the test is
 /// skipped with a message saying why.
-#[allow(clippy::panic)] // test support: failing loudly in CI is the point
 pub fn peer_for_test() -> Option<JsPeer> {
-    match JsPeer::start() {
+    program_for_test(JsPeer::start())
+}
+
+/// [`peer_for_test`] for another program ([`JsPeer::start_program`]).
+#[allow(clippy::panic)] // test support: failing loudly in CI is the point
+pub fn program_for_test(started: Result<JsPeer, PeerError>) -> Option<JsPeer> {
+    match started {
         Ok(peer) => Some(peer),
         Err(e) if std::env::var_os("CI").is_some() => panic!("{e} (CI must run the js-noise interop tests)"),
         Err(e) => {
