@@ -1,7 +1,7 @@
 //! `negative.json`: each case is a mutation of a base message, fed to its receiver at the state
 //! its base stage reaches. status-go rejects 17 and accepts 2 (a replayed Double Ratchet message,
 //! a forged application signature); we reject all 19, each at the layer that sees the fault
-//! (`docs/profile.md` §7.8).
+//! (`docs/profile.md` §7.10).
 
 use prost::Message as _;
 use serde_json::Value;
