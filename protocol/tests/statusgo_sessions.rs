@@ -148,3 +148,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_restored_installation_carries_on_exactly_where_it_stopped() {
+    let mut world = World::new(5);
+    for op in [Op::Send { from: ALICE }, Op::Deliver { index: 0, to: BOB_1, keep: true }, Op::Send { from: BOB_1 }] {
+        world.apply(op);
+    }
+    for device in [ALICE, BOB_1, BOB_2] {
+        let bytes = world.devices[device].to_bytes().unwrap();
+        let restored = Installation::from_bytes(&bytes).unwrap();
+        assert_eq!(restored.to_bytes().unwrap(), bytes, "device {device}");
+        // The restored copy and the original make the same next message from the same entropy.
+        let recipient = world.identities[1 - identity_of(device)];
+        let (mut a, mut b) = (SeededEntropy::from_u64(9), SeededEntropy::from_u64(9));
+        let from_original = world.devices[device].clone().build(&recipient, b"next", world.now, &mut a).unwrap();
+        let from_restored = restored.clone().build(&recipient, b"next", world.now, &mut b).unwrap();
+        assert_eq!(from_original, from_restored, "device {device}");
+        assert!(Installation::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        assert!(Installation::from_bytes(&[&[2u8][..], &bytes[1..]].concat()).is_err());
+    }
+}

@@ -38,7 +38,7 @@ pub enum BundleError {
 }
 
 /// One installation's signed prekey.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SignedPreKey {
     /// The prekey SPK (its compressed form is also the session's bundle id).
     pub key: PublicKey,
@@ -49,7 +49,7 @@ pub struct SignedPreKey {
 }
 
 /// A verified bundle.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Bundle {
     /// The identity key, which signed the bundle.
     pub identity: PublicKey,

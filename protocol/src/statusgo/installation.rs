@@ -59,7 +59,7 @@ pub enum HandleError {
 }
 
 /// One of our signed prekeys; old ones are kept so that late messages still decrypt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct OwnPreKey {
     /// The private prekey.
     pub secret: SecretKey,
@@ -71,7 +71,7 @@ pub struct OwnPreKey {
 
 /// Another installation we know, ours or a contact's (status-go's `installations` and public
 /// `bundles` rows).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KnownInstallation {
     /// Its newest signed prekey.
     pub pre_key: SignedPreKey,
@@ -82,7 +82,7 @@ pub struct KnownInstallation {
 }
 
 /// What an X3DH session was built from (status-go's `ratchet_info_v2` row).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SessionInfo {
     /// The other identity.
     pub identity: PublicKey,
@@ -109,7 +109,7 @@ pub struct Handled {
 }
 
 /// One installation's encryption state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Installation {
     identity: SecretKey,
     installation_id: String,
@@ -497,6 +497,43 @@ impl Installation {
         }
         self.dh_only_seen.push_back(ephemeral);
         Ok(plaintext)
+    }
+}
+
+/// Version byte of [`Installation::to_bytes`].
+pub const STATE_VERSION: u8 = 1;
+
+/// Why stored installation state was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// Another format version.
+    #[error("installation state version {0} is not {STATE_VERSION}")]
+    Version(u8),
+    /// Not a state this version wrote (truncated, corrupt, or trailing bytes).
+    #[error("malformed installation state: {0}")]
+    Malformed(String),
+}
+
+impl Installation {
+    /// The whole state, `STATE_VERSION ‖ postcard`. It holds private keys: store it only sealed
+    /// (as `status-1to1-node` stores records).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, StateError> {
+        let body = postcard::to_allocvec(self).map_err(|e| StateError::Malformed(e.to_string()))?;
+        Ok([&[STATE_VERSION][..], &body].concat())
+    }
+
+    /// Loads what [`Self::to_bytes`] wrote; anything else is refused, never half-loaded.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, StateError> {
+        let (&version, body) = bytes.split_first().ok_or_else(|| StateError::Malformed("empty".into()))?;
+        if version != STATE_VERSION {
+            return Err(StateError::Version(version));
+        }
+        let (state, rest) = postcard::take_from_bytes(body).map_err(|e| StateError::Malformed(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(StateError::Malformed(format!("{} trailing bytes", rest.len())));
+        }
+        Ok(state)
     }
 }
 

@@ -123,6 +123,20 @@ impl PublicKey {
     }
 }
 
+impl serde::Serialize for PublicKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        crate::serde_bytes::serialize(&self.compressed, serializer)
+    }
+}
+
+/// Deserializes a compressed key, refusing one that is not on the curve.
+impl<'de> serde::Deserialize<'de> for PublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let bytes: [u8; COMPRESSED_LEN] = crate::serde_bytes::deserialize(deserializer)?;
+        Self::from_sec1(&bytes).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "secp256k1:{}", hex::encode(self.compressed))
@@ -184,6 +198,20 @@ impl SecretKey {
     }
 }
 
+/// Serialized as the 32-byte scalar: only ever into state that is sealed at rest.
+impl serde::Serialize for SecretKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        crate::serde_bytes::serialize(&self.to_bytes(), serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SecretKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let bytes: Zeroizing<[u8; 32]> = Zeroizing::new(crate::serde_bytes::deserialize(deserializer)?);
+        Self::from_bytes(&bytes).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SecretKey(<redacted>)")
@@ -208,8 +236,8 @@ impl std::fmt::Debug for SharedX {
 }
 
 /// A recoverable ECDSA signature, `R(32) ‖ S(32) ‖ V(1)` with V ∈ {0, 1}.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct RecoverableSignature([u8; SIGNATURE_LEN]);
+#[derive(Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecoverableSignature(#[serde(with = "crate::serde_bytes")] [u8; SIGNATURE_LEN]);
 
 impl RecoverableSignature {
     /// Parses 65 bytes. High-S signatures are accepted, as go-ethereum's `SigToPub` accepts them.

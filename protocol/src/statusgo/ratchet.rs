@@ -161,7 +161,7 @@ pub fn decrypt(key: &MessageKey, ciphertext: &[u8], ad: &[u8]) -> Result<Vec<u8>
 }
 
 /// A symmetric chain: its key and the number of the next message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Chain {
     /// The chain key.
     pub key: ChainKey,
@@ -179,7 +179,7 @@ impl Chain {
 }
 
 /// A skipped message key, held until its message arrives or it is evicted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SkippedKey {
     /// The ratchet key of its chain (`None`: the responder's chain before the first step).
     pub dh: Option<PublicKey>,
@@ -192,7 +192,7 @@ pub struct SkippedKey {
 }
 
 /// One session's ratchet state, as status-go stores it in its `sessions` table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     /// Our ratchet key pair (`DHs`).
     pub dhs: SecretKey,
