@@ -19,6 +19,7 @@ use serde_json::Value;
 use status_1to1::crypto::hash::sha256;
 use status_1to1::identity::{ContactCode, IdentityKeyPair, InstallationId};
 use status_1to1::peer::{Frame, FrameBody, MessageId};
+use status_1to1::statusgo::app;
 use status_1to1::waku::WakuMessage;
 use status_1to1::x3dh::{PrekeyStore, VerifiedBundle};
 use status_1to1::{SeededEntropy, Timestamp};
@@ -132,6 +133,18 @@ fn main() {
     status_layers.sort();
     status_layers.dedup();
     seeds.entry("statusgo_payload").or_default().extend(status_layers);
+    // The application layer: status-go's wrappers (reader 0, and as plaintexts, reader 2) and
+    // chat messages (reader 1).
+    let mut wrappers = hex_under(&status_files, &["application_metadata_message_protobuf"]);
+    wrappers.sort();
+    wrappers.dedup();
+    let mut chats = hex_under(&status_files, &["chat_message_protobuf"]);
+    chats.sort();
+    chats.dedup();
+    let app_seeds = seeds.entry("status_app").or_default();
+    app_seeds.extend(wrappers.iter().take(3).flat_map(|w| [prefixed(&[0], w), prefixed(&[2], w)]));
+    app_seeds.extend(chats.iter().take(3).map(|c| prefixed(&[1], c)));
+    app_seeds.extend(wrappers.first().map(|w| prefixed(&[2], &app::mvds_wrap(&[7; 32], 1_730_124_918, w.clone()))));
 
     // Contact codes and chat keys of a few identities, with and without name and bundle.
     let mut e = SeededEntropy::from_u64(5);

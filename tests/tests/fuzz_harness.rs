@@ -103,4 +103,5 @@ target_tests! {
     statusgo_bundle: 128, 400, ALL;
     statusgo_handle: 32, 1200, ALL;
     statusgo_payload: 64, 600, ALL;
+    status_app: 128, 600, ALL;
 }

@@ -35,6 +35,12 @@ pub fn contact_code_topic(identity: &PublicKey) -> String {
     format!("0x{}-contact-code", hex::encode(identity.uncompressed()))
 }
 
+/// `"0x" + hex(uncompressed) + "-negotiated"`: the name status-go's filter manager gives the
+/// negotiated-topic filter shared with `their` key (`NegotiatedTopic`; local, not on the wire).
+pub fn negotiated_filter_id(their: &PublicKey) -> String {
+    format!("0x{}-negotiated", hex::encode(their.uncompressed()))
+}
+
 /// A topic's Waku symmetric key: `PBKDF2-HMAC-SHA256(topic string, salt = "", 65356, 32)`
 /// (wakuv2 `AddSymKeyFromPassword`).
 pub fn topic_key(topic: &str) -> [u8; 32] {
@@ -62,6 +68,11 @@ impl NegotiatedSecret {
         hex::encode(self.0)
     }
 
+    /// The negotiated content topic, `content_topic(self.topic())`.
+    pub fn content_topic(&self) -> String {
+        content_topic(&self.topic())
+    }
+
     /// The Waku key: PBKDF2 of the topic string.
     pub fn key(&self) -> [u8; 32] {
         topic_key(&self.topic())
@@ -71,5 +82,72 @@ impl NegotiatedSecret {
 impl std::fmt::Debug for NegotiatedSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("NegotiatedSecret(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    fn transcript(name: &str) -> Value {
+        let path = format!("{}/../vectors/status-go/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn secret(party: &Value) -> SecretKey {
+        let bytes = hex::decode(party["identity_private_key"].as_str().unwrap()).unwrap();
+        SecretKey::from_bytes(&bytes.try_into().unwrap()).unwrap()
+    }
+
+    fn party<'a>(file: &'a Value, name: &Value) -> &'a Value {
+        file["parties"].as_array().unwrap().iter().find(|p| p["name"] == *name).unwrap()
+    }
+
+    /// From the private keys alone: every party's partitioned topic and content topic, and every
+    /// negotiated secret with its topic, content topic and PBKDF2 key, computed from both sides
+    /// (status-go's values in the transcripts). Also the filter id of every negotiated send.
+    #[test]
+    fn status_go_topics_and_negotiated_secrets_are_reproduced() {
+        for name in ["session.json", "dh-only.json"] {
+            let file = transcript(name);
+            for p in file["parties"].as_array().unwrap() {
+                let key = secret(p).public_key();
+                assert_eq!(partitioned_topic(&key), p["partitioned_topic_string"].as_str().unwrap(), "{name}");
+                let topic = content_topic(&partitioned_topic(&key));
+                assert_eq!(topic, p["partitioned_content_topic"].as_str().unwrap(), "{name}");
+            }
+            for n in file["negotiated_secrets"].as_array().unwrap() {
+                let (a, b) = (secret(party(&file, &n["between"][0])), secret(party(&file, &n["between"][1])));
+                let (ab, ba) = (NegotiatedSecret::new(&a, &b.public_key()), NegotiatedSecret::new(&b, &a.public_key()));
+                assert_eq!(ab.as_bytes(), ba.as_bytes());
+                assert_eq!(hex::encode(ab.as_bytes()), n["secret"].as_str().unwrap(), "{name}");
+                assert_eq!(ab.topic(), n["content_topic_string"].as_str().unwrap(), "{name}");
+                assert_eq!(ab.content_topic(), n["content_topic"].as_str().unwrap(), "{name}");
+                assert_eq!(hex::encode(ab.key()), n["symmetric_key"].as_str().unwrap(), "{name}");
+            }
+            let events = file["events"].as_array().unwrap();
+            for id in events.iter().filter_map(|e| e["waku"]["transport"]["filter_chat_id"].as_str()) {
+                let key = hex::decode(id.trim_start_matches("0x").trim_end_matches("-negotiated")).unwrap();
+                assert_eq!(negotiated_filter_id(&PublicKey::from_sec1(&key).unwrap()), id);
+            }
+        }
+    }
+
+    /// The string forms that have no transcript value: status-go's `topic.go` one-liners.
+    #[test]
+    fn personal_and_contact_code_topics_have_status_go_forms() {
+        let file = transcript("session.json");
+        let alice = secret(&file["parties"][0]).public_key();
+        let hex = hex::encode(alice.uncompressed());
+        assert_eq!(personal_topic(&alice), format!("contact-discovery-{hex}"));
+        assert_eq!(contact_code_topic(&alice), format!("0x{hex}-contact-code"));
+        assert_eq!(contact_code_topic(&alice), format!("{}-contact-code", alice.chat_id()));
+        assert_eq!(negotiated_filter_id(&alice), format!("{}-negotiated", alice.chat_id()));
+        assert_ne!(topic_key(&contact_code_topic(&alice)), topic_key(&personal_topic(&alice)));
+        assert_eq!(PUBSUB_TOPIC, file["constants"]["pubsub_topic"].as_str().unwrap());
+        assert_eq!(u64::from(PBKDF2_ITERATIONS), file["constants"]["negotiated_pbkdf2_iterations"].as_u64().unwrap());
+        assert_eq!(u64::from(PARTITIONS), file["constants"]["partitions"].as_u64().unwrap());
     }
 }

@@ -24,7 +24,7 @@ pub use noise::{noise_handshake, noise_transport};
 pub use parsers::{identity_strings, pairing_qr, payload_v2, protobufs, waku_message};
 pub use peers::peers;
 pub use snapshot::snapshot;
-pub use statusgo::{statusgo_bundle, statusgo_handle, statusgo_handle_seeds, statusgo_payload};
+pub use statusgo::{status_app, statusgo_bundle, statusgo_handle, statusgo_handle_seeds, statusgo_payload};
 pub use x3dh::{ratchet, x3dh};
 
 /// A target body.
@@ -51,6 +51,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("statusgo_bundle", statusgo_bundle),
     ("statusgo_handle", statusgo_handle),
     ("statusgo_payload", statusgo_payload),
+    ("status_app", status_app),
 ];
 
 /// Whether the null crypto backend is on (only ever in cargo-fuzz builds).

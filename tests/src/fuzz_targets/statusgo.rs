@@ -1,11 +1,12 @@
-//! Suite S (status-go wire): the secp256k1 bundle parser and a whole installation receiving an
-//! arbitrary `ProtocolMessage`.
+//! Suite S (status-go wire): the secp256k1 bundle parser, a whole installation receiving an
+//! arbitrary `ProtocolMessage`, and the application layer inside the Double Ratchet.
 
 use std::sync::OnceLock;
 
 use prost::Message as _;
 use status_1to1::SeededEntropy;
 use status_1to1::proto::ProtocolMessage;
+use status_1to1::statusgo::app::{self, ChatMessage, Wrapped};
 use status_1to1::statusgo::{Bundle, Installation, PublicKey, SecretKey};
 
 /// A Suite S bundle: what verifies re-encodes to a bundle that verifies to the same value.
@@ -14,6 +15,46 @@ pub fn statusgo_bundle(data: &[u8]) {
     assert!(bundle.signed_pre_keys.len() <= status_1to1::statusgo::bundle::MAX_INSTALLATIONS);
     let again = Bundle::decode(&bundle.to_proto().encode_to_vec());
     assert_eq!(again.as_ref(), Ok(&bundle), "a verified bundle re-encodes to itself");
+}
+
+/// The application layer: the first byte picks the reader. What `recover` reads, `unwrap` reads
+/// under that signer with the same id and under no other key; what a plaintext yields is the
+/// plaintext itself or MVDS bodies, and our own MVDS and bare forms read back exactly.
+pub fn status_app(data: &[u8]) {
+    let Some((&selector, rest)) = data.split_first() else { return };
+    match selector % 3 {
+        0 => check_wrapped(rest),
+        1 => {
+            if let Ok(chat) = ChatMessage::decode(rest) {
+                let again = ChatMessage::decode(&chat.encode_to_vec()[..]);
+                assert_eq!(again.as_ref(), Ok(&chat), "a chat message re-encodes to itself");
+            }
+        }
+        _ => {
+            let messages = app::wrapped_messages(rest);
+            if messages != [rest] {
+                assert!(messages.iter().all(|m| m.len() < rest.len()), "MVDS bodies lie inside the payload");
+            }
+            messages.iter().for_each(|m| check_wrapped(m));
+            assert_eq!(app::wrapped_messages(&app::mvds_wrap(b"g", 1, rest.to_vec())), [rest]);
+            let signer = &world().signer;
+            let ours = app::wrap(signer, 1, rest.to_vec());
+            assert_eq!(app::wrapped_messages(&ours), [&ours[..]], "a signed wrapper is never read as MVDS");
+            assert_eq!(app::unwrap(&signer.public_key(), &ours).map(|u| u.payload), Ok(rest.to_vec()));
+        }
+    }
+}
+
+fn check_wrapped(wrapped: &[u8]) {
+    match app::recover(wrapped) {
+        Ok(Wrapped { signer, id, r#type, payload }) => {
+            assert_eq!(id, app::message_id(&signer, wrapped));
+            let unwrapped = app::unwrap(&signer, wrapped).expect("the recovered signer unwraps");
+            assert_eq!((unwrapped.id, unwrapped.r#type, unwrapped.payload), (id, r#type, payload));
+            assert_eq!(app::unwrap(&world().alice, wrapped).is_ok(), signer == world().alice);
+        }
+        Err(e) => assert_eq!(app::unwrap(&world().alice, wrapped).err(), Some(e)),
+    }
 }
 
 /// Bob's installation, which has a session with Alice's (the first bytes pick the sender and
@@ -40,6 +81,8 @@ pub fn statusgo_handle(data: &[u8]) {
 /// Bob, who has received neither of the two messages Alice sent him.
 struct World {
     alice: PublicKey,
+    /// A key the application-layer body signs with.
+    signer: SecretKey,
     bob: Installation,
     plaintexts: Vec<Vec<u8>>,
     messages: Vec<Vec<u8>>,
@@ -63,7 +106,8 @@ fn world() -> &'static World {
         let plaintexts: Vec<Vec<u8>> = vec![b"first".to_vec(), b"second".to_vec()];
         let messages =
             plaintexts.iter().map(|p| alice.build(&bob_key, p, now, &mut entropy).unwrap().encode_to_vec()).collect();
-        World { alice: alice.identity(), bob, plaintexts, messages }
+        let signer = SecretKey::generate(&mut entropy);
+        World { alice: alice.identity(), signer, bob, plaintexts, messages }
     })
 }
 
