@@ -178,6 +178,14 @@ impl Installation {
         self.sessions.iter().map(|(id, info)| (id.as_slice(), info))
     }
 
+    /// The identities we know installations of (ourselves excluded).
+    pub fn contacts(&self) -> Vec<PublicKey> {
+        let me = self.identity();
+        let mut identities: Vec<PublicKey> = self.known.keys().map(|(id, _)| *id).filter(|id| *id != me).collect();
+        identities.dedup();
+        identities
+    }
+
     /// Installations we know of `identity`.
     pub fn installations_of(&self, identity: &PublicKey) -> impl Iterator<Item = (&str, &KnownInstallation)> {
         self.known
