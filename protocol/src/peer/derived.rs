@@ -50,6 +50,13 @@ impl<K: Ord, V: Clone> Memo<K, V> {
         self.0.lock().ok().and_then(|map| map.get(key).cloned())
     }
 
+    /// Adds or replaces one entry.
+    pub(crate) fn insert(&self, key: K, value: V) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(key, value);
+        }
+    }
+
     /// Replaces every entry.
     pub(crate) fn replace(&self, entries: BTreeMap<K, V>) {
         if let Ok(mut map) = self.0.lock() {

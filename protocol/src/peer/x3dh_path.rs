@@ -30,6 +30,8 @@ use super::Ctx;
 use super::action::{Action, Notice};
 use super::contacts::KeyExchange;
 use super::delivery::Device;
+use zeroize::Zeroizing;
+
 use super::derived::{Derived, Memo};
 use super::error::PeerError;
 use super::requests::Held;
@@ -49,8 +51,8 @@ use crate::x3dh::{
 /// neither party's identity.
 #[derive(Debug, Clone)]
 enum Route {
-    /// Sealed to this identity, on its partitioned topic.
-    Partitioned(IdentityKey),
+    /// Sealed to this identity (with our static secret with it), on its partitioned topic.
+    Partitioned(IdentityKey, Zeroizing<[u8; 32]>),
     /// Under the negotiated topic's key (shared with one contact).
     Negotiated(WakuKey),
     /// Our bundle on our own partitioned topic, for our other devices.
@@ -61,7 +63,9 @@ enum Route {
 fn publish_sealed(ctx: &mut Ctx<'_>, topic: String, route: Route, body: &[u8]) -> Result<(), PeerError> {
     let unusable = |_| PeerError::InvalidContact("contact key unusable");
     let payload = match route {
-        Route::Partitioned(to) => seal::seal_to(&ctx.me.identity, &to, body, ctx.entropy).map_err(unusable)?,
+        Route::Partitioned(to, static_dh) => {
+            seal::seal_to_with(ctx.me.identity.public(), &to, &static_dh, body, ctx.entropy).map_err(unusable)?
+        }
         Route::Negotiated(key) => seal::seal_symmetric(TAG_NEGOTIATED, key.as_bytes(), &topic, body, ctx.entropy),
         Route::OwnBundle => {
             let key = seal::bundle_key(ctx.me.identity.public());
@@ -257,6 +261,9 @@ pub(crate) struct X3dhPath {
     /// Negotiated topic → contact, for opening what arrives there.
     #[serde(skip)]
     negotiated_index: Memo<String, IdentityKey>,
+    /// Contacts' (and our) key bytes → parsed key and static secret, for sealed senders.
+    #[serde(skip)]
+    senders: Memo<[u8; 32], seal::KnownSender>,
 }
 
 impl X3dhPath {
@@ -274,6 +281,7 @@ impl X3dhPath {
             own_installations,
             push,
             negotiated_index: _,
+            senders: _,
         } = self;
         *prekeys == other.prekeys
             && *own_prekeys == other.own_prekeys
@@ -436,7 +444,7 @@ impl X3dhPath {
         let body = envelope.encode();
         for contact in contacts {
             let targets = self.installations_of(&contact);
-            let (topic, route) = self.route_for(ctx, &contact, &targets);
+            let (topic, route) = self.route_for(ctx, &contact, &targets)?;
             publish_sealed(ctx, topic, route, &body)?;
         }
         push.sends += 1;
@@ -575,7 +583,7 @@ impl X3dhPath {
             }
         }
         if !sent.is_empty() {
-            let (topic, route) = self.route_for(ctx, contact, &sent);
+            let (topic, route) = self.route_for(ctx, contact, &sent)?;
             publish_sealed(ctx, topic, route, &envelope.encode())?;
         }
         Ok(sent)
@@ -594,16 +602,49 @@ impl X3dhPath {
         let mut envelope = Envelope::new(ctx.me.installation.clone());
         envelope.bundles.push(self.own_bundle(ctx, enabled)?.to_proto());
         envelope.payloads.insert(Recipient::Any, Payload::NoBundle(sealed));
-        publish_sealed(ctx, partition_topic(contact), Route::Partitioned(*contact), &envelope.encode())
+        let route = self.partitioned(ctx, contact)?;
+        publish_sealed(ctx, partition_topic(contact), route, &envelope.encode())
+    }
+
+    /// The route to `contact`'s partitioned topic, its static secret memoized for our contacts
+    /// and ourselves (the only senders we expect there, so the memo stays bounded).
+    fn partitioned(&self, ctx: &Ctx<'_>, contact: &IdentityKey) -> Result<Route, PeerError> {
+        let static_dh = match self.known_sender(ctx, contact.as_bytes()) {
+            Some((_, static_dh)) => static_dh,
+            None => seal::static_secret(&ctx.me.identity, contact)
+                .map_err(|_| PeerError::InvalidContact("contact key unusable"))?,
+        };
+        Ok(Route::Partitioned(*contact, static_dh))
+    }
+
+    /// A sender we know by its key bytes: a contact or ourselves, with our static secret with it.
+    fn known_sender(&self, ctx: &Ctx<'_>, bytes: &[u8; 32]) -> Option<seal::KnownSender> {
+        if let Some(known) = self.senders.get(bytes) {
+            return Some(known);
+        }
+        let me = ctx.me.identity.public();
+        let identity = if me.as_bytes() == bytes {
+            *me
+        } else {
+            *self.contacts.iter().map(|(id, _)| id).find(|c| c.as_bytes() == bytes)?
+        };
+        let known = (identity, seal::static_secret(&ctx.me.identity, &identity).ok()?);
+        self.senders.insert(*bytes, known.clone());
+        Some(known)
     }
 
     /// The negotiated topic once every targeted installation has shown it knows it, else the
     /// contact's partitioned topic.
-    fn route_for(&self, ctx: &Ctx<'_>, contact: &IdentityKey, targets: &[InstallationId]) -> (String, Route) {
+    fn route_for(
+        &self,
+        ctx: &Ctx<'_>,
+        contact: &IdentityKey,
+        targets: &[InstallationId],
+    ) -> Result<(String, Route), PeerError> {
         let agreed = self.contacts.get(contact).filter(|c| targets.iter().all(|t| c.agreed.contains(t)));
         match agreed.and_then(|c| c.negotiated(&ctx.me.identity, contact)) {
-            Some((topic, key)) => (topic.clone(), Route::Negotiated(key.clone())),
-            None => (partition_topic(contact), Route::Partitioned(*contact)),
+            Some((topic, key)) => Ok((topic.clone(), Route::Negotiated(key.clone()))),
+            None => Ok((partition_topic(contact), self.partitioned(ctx, contact)?)),
         }
     }
 
@@ -627,7 +668,9 @@ impl X3dhPath {
         let topic = message.content_topic.as_str();
         match seal::kind(&message.payload) {
             Some(TAG_TO_IDENTITY) => {
-                let (sender, body) = seal::open_from(me, &message.payload).map_err(|_| PeerError::NotForUs)?;
+                let known = |bytes: &[u8; 32]| self.known_sender(ctx, bytes);
+                let (sender, body) =
+                    seal::open_from_with(me, &message.payload, &known).map_err(|_| PeerError::NotForUs)?;
                 Ok((body, vec![sender]))
             }
             Some(TAG_NEGOTIATED) => {

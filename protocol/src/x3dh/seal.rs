@@ -73,16 +73,34 @@ pub fn seal_to(
     body: &[u8],
     entropy: &mut dyn Entropy,
 ) -> Result<Vec<u8>, SealError> {
+    let static_dh = static_secret(sender, recipient)?;
+    seal_to_with(sender.public(), recipient, &static_dh, body, entropy)
+}
+
+/// `DH(IK_A, IK_B)`, the static part of a sealed sender's body key: the same for every message
+/// of a pair, so a caller may keep it (it is secret).
+pub fn static_secret(me: &IdentityKeyPair, other: &IdentityKey) -> Result<Zeroizing<[u8; 32]>, SealError> {
+    let dh = me.dh_keys().diffie_hellman(other.dh_public()).map_err(|_| SealError::NonContributory)?;
+    Ok(Zeroizing::new(*dh.as_bytes()))
+}
+
+/// [`seal_to`] with the static secret of the pair already known.
+pub fn seal_to_with(
+    sender: &IdentityKey,
+    recipient: &IdentityKey,
+    static_dh: &[u8; 32],
+    body: &[u8],
+    entropy: &mut dyn Entropy,
+) -> Result<Vec<u8>, SealError> {
     let ephemeral = KeyPair::generate(entropy);
     let e = *ephemeral.public();
     let dh1 = ephemeral.diffie_hellman(recipient.dh_public()).map_err(|_| SealError::NonContributory)?;
-    let dh2 = sender.dh_keys().diffie_hellman(recipient.dh_public()).map_err(|_| SealError::NonContributory)?;
     let mut out = vec![TAG_TO_IDENTITY];
     out.extend_from_slice(e.as_bytes());
     let sender_keys = derive(&[dh1.as_bytes()], INFO_SEAL_SENDER);
     let ad1 = [&[TAG_TO_IDENTITY][..], e.as_bytes(), recipient.as_bytes()].concat();
-    aesgcm::seal_into(&sender_keys.key, &sender_keys.nonce, &ad1, sender.public().as_bytes(), &mut out);
-    let body_keys = derive(&[dh1.as_bytes(), dh2.as_bytes()], INFO_SEAL_BODY);
+    aesgcm::seal_into(&sender_keys.key, &sender_keys.nonce, &ad1, sender.as_bytes(), &mut out);
+    let body_keys = derive(&[dh1.as_bytes(), static_dh], INFO_SEAL_BODY);
     let ad2 = [&ad1[..], &out[1 + E_LEN..]].concat();
     aesgcm::seal_into(&body_keys.key, &body_keys.nonce, &ad2, &pad(body), &mut out);
     Ok(out)
@@ -90,6 +108,19 @@ pub fn seal_to(
 
 /// Opens a `0x01` payload addressed to `me`: the proven sender and the body.
 pub fn open_from(me: &IdentityKeyPair, sealed: &[u8]) -> Result<(IdentityKey, Vec<u8>), SealError> {
+    open_from_with(me, sealed, &|_| None)
+}
+
+/// A known sender: its parsed key and the static secret with us.
+pub type KnownSender = (IdentityKey, Zeroizing<[u8; 32]>);
+
+/// [`open_from`] that asks `known` for a sender's parsed key and static secret before computing
+/// them (a point decompression and a Diffie-Hellman per message otherwise).
+pub fn open_from_with(
+    me: &IdentityKeyPair,
+    sealed: &[u8],
+    known: &dyn Fn(&[u8; 32]) -> Option<KnownSender>,
+) -> Result<(IdentityKey, Vec<u8>), SealError> {
     if sealed.len() < 1 + E_LEN + C1_LEN + aesgcm::TAG_LEN || sealed[0] != TAG_TO_IDENTITY {
         return Err(SealError::Malformed);
     }
@@ -101,9 +132,15 @@ pub fn open_from(me: &IdentityKeyPair, sealed: &[u8]) -> Result<(IdentityKey, Ve
     let ad1 = [&[TAG_TO_IDENTITY][..], e.as_bytes(), me.public().as_bytes()].concat();
     let mut sender = Vec::with_capacity(32);
     aesgcm::open_into(&sender_keys.key, &sender_keys.nonce, &ad1, c1, &mut sender).map_err(|_| SealError::NotForUs)?;
-    let sender = IdentityKey::from_slice(&sender).map_err(|_| SealError::BadSender)?;
-    let dh2 = me.dh_keys().diffie_hellman(sender.dh_public()).map_err(|_| SealError::NonContributory)?;
-    let body_keys = derive(&[dh1.as_bytes(), dh2.as_bytes()], INFO_SEAL_BODY);
+    let sender_bytes: [u8; 32] = sender.as_slice().try_into().map_err(|_| SealError::BadSender)?;
+    let (sender, dh2) = match known(&sender_bytes) {
+        Some(known) => known,
+        None => {
+            let sender = IdentityKey::from_bytes(&sender_bytes).map_err(|_| SealError::BadSender)?;
+            (sender, static_secret(me, &sender)?)
+        }
+    };
+    let body_keys = derive(&[dh1.as_bytes(), dh2.as_ref()], INFO_SEAL_BODY);
     let ad2 = [&ad1[..], c1].concat();
     let mut padded = Vec::with_capacity(c2.len());
     aesgcm::open_into(&body_keys.key, &body_keys.nonce, &ad2, c2, &mut padded).map_err(|_| SealError::NotForUs)?;
