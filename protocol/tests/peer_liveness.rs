@@ -125,12 +125,16 @@ fn a_lost_hello_answer_is_made_up_for_by_the_next_repeat() {
     assert!(paired(&w, scanner, owner), "the scanner paired too");
 }
 
-/// Alice and Bob as Noise contacts with the simulator's delivery tuning (retries every minute at
-/// most, 90 attempts).
+/// Noise with the simulator's delivery tuning (retries every minute at most, 90 attempts).
+fn patient_noise() -> PeerConfig {
+    let delivery = DeliveryConfig { max_backoff: Duration::from_secs(60), max_attempts: 90, ..Default::default() };
+    PeerConfig { delivery, ..config(KeyExchange::Noise) }
+}
+
+/// Alice and Bob as Noise contacts with the simulator's delivery tuning.
 fn patient_noise_contacts() -> (World, usize, usize) {
     let mut w = World::new();
-    let delivery = DeliveryConfig { max_backoff: Duration::from_secs(60), max_attempts: 90, ..Default::default() };
-    let patient = PeerConfig { delivery, ..config(KeyExchange::Noise) };
+    let patient = patient_noise();
     let alice = w.add(1, 10, patient.clone());
     let bob = w.add(2, 20, patient);
     let (alice_card, bob_card) = (w.card(alice, &[KeyExchange::Noise]), w.card(bob, &[KeyExchange::Noise]));
@@ -258,7 +262,7 @@ fn a_repeated_message_2_gets_message_3_again_while_the_session_is_unconfirmed() 
 
 /// Simulator seeds 353326306 and 353326614 (small, swarm, Noise) and seven more of
 /// 353326028..353327028: bob's device answered alice's message 1 and each repeat of it, up to
-/// its bound of 7 answers (`MAX_REPEATED_ANSWERS`, against replays), and the relay lost every
+/// its bound of 7 answers (against replays; now answers thin out instead), and the relay lost every
 /// answer on its way to alice. The store held them, but alice stayed online and queried it only
 /// at start; after the network healed she repeated message 1 for the rest of the hour and bob's
 /// device no longer answered, so it never joined alice's messages. Each repeat of message 1 now
@@ -266,14 +270,7 @@ fn a_repeated_message_2_gets_message_3_again_while_the_session_is_unconfirmed() 
 /// (Failed before the fix: bob never received "hello".)
 #[test]
 fn answers_to_message_1_lost_on_the_relay_are_caught_up_from_the_store() {
-    let mut w = World::new();
-    let delivery = DeliveryConfig { max_backoff: Duration::from_secs(60), max_attempts: 90, ..Default::default() };
-    let patient = PeerConfig { delivery, ..config(KeyExchange::Noise) };
-    let alice = w.add(1, 10, patient.clone());
-    let bob = w.add(2, 20, patient);
-    let (alice_card, bob_card) = (w.card(alice, &[KeyExchange::Noise]), w.card(bob, &[KeyExchange::Noise]));
-    w.event(alice, Event::AddContact(bob_card)).unwrap();
-    w.event(bob, Event::AddContact(alice_card)).unwrap();
+    let (mut w, alice, bob) = patient_noise_contacts();
     let b = *w.nodes[bob].peer.identity();
     // For ten minutes the relay loses everything bob publishes on its way to alice; the store
     // archives it all.
@@ -285,4 +282,38 @@ fn answers_to_message_1_lost_on_the_relay_are_caught_up_from_the_store() {
 
     assert_eq!(w.texts(bob), vec!["hello"]);
     assert_eq!(w.nodes[alice].peer.unacknowledged(), 0);
+}
+
+/// Simulator seed 353326358 (small, swarm, Noise): bob's phone answered alice's message 1 and
+/// completed; his laptop answered it and each repeat up to its bound of 7 answers (against
+/// replays), and none reached alice: a partition kept them from her, the store node she
+/// queries never held them (the laptop's side archived them elsewhere), and she was down when
+/// the last one came. After the network healed her repeats of message 1 (kept for devices yet
+/// to answer) went unanswered, and the laptop never got her message. Answers now thin out
+/// (10 s, 20 s, 40 s… apart) but never stop while the handshake is kept.
+/// (Failed before the fix: the laptop never received "hello".)
+#[test]
+fn a_device_whose_answers_were_all_lost_joins_after_the_network_heals() {
+    let mut w = World::new();
+    let patient = patient_noise();
+    let alice = w.add(1, 10, patient.clone());
+    let phone = w.add(2, 20, patient.clone());
+    let laptop = w.add(2, 21, patient);
+    w.pair(phone, laptop);
+    let (alice_card, bob_card) = (w.card(alice, &[KeyExchange::Noise]), w.card(phone, &[KeyExchange::Noise]));
+    w.event(alice, Event::AddContact(bob_card.clone())).unwrap();
+    w.event(phone, Event::AddContact(alice_card.clone())).unwrap();
+    w.event(laptop, Event::AddContact(alice_card)).unwrap();
+    let b = *w.nodes[phone].peer.identity();
+    // For ten minutes nothing the laptop publishes reaches alice, by relay or by store.
+    w.drop_if = Some(Box::new(move |to, from, _| to == alice && from == laptop));
+    w.unarchived_if = Some(Box::new(move |from, _| from == laptop));
+    w.event(alice, Event::SendText { to: b, body: b"hello".to_vec() }).unwrap();
+    w.settle(Duration::from_secs(600));
+    assert_eq!(w.texts(phone), vec!["hello"]);
+    w.drop_if = None;
+    w.unarchived_if = None;
+    w.settle(Duration::from_secs(1200));
+
+    assert_eq!(w.texts(laptop), vec!["hello"]);
 }

@@ -128,7 +128,22 @@ fn a_lost_message_3_is_sent_again_when_message_2_repeats() {
 /// `protocol/tests/peer_liveness.rs`).
 #[test]
 fn answers_to_message_1_lost_on_the_relay_are_found_in_the_store() {
-    let swarm = ScenarioSpec {
+    check_seeds(&small_noise_swarm(), 353326957..353326958);
+}
+
+/// A small swarm seed (353326358) where a device of a contact answered message 1 up to the
+/// old bound of repeated answers while a partition, then a crash, kept every answer from the
+/// initiator, and the store node the initiator queries never held them; after the network
+/// healed, its repeats went unanswered (peer-level regression
+/// `a_device_whose_answers_were_all_lost_joins_after_the_network_heals`).
+#[test]
+fn a_device_whose_answers_were_all_lost_is_answered_again_later() {
+    check_seeds(&small_noise_swarm(), 353326358..353326359);
+}
+
+/// The small preset in swarm mode over Noise, on the real peer.
+fn small_noise_swarm() -> ScenarioSpec {
+    ScenarioSpec {
         preset: Preset::Small,
         swarm: true,
         overrides: Overrides {
@@ -136,8 +151,7 @@ fn answers_to_message_1_lost_on_the_relay_are_found_in_the_store() {
             node: Some(NodeKind::Peer),
             ..Default::default()
         },
-    };
-    check_seeds(&swarm, 353326957..353326958);
+    }
 }
 
 #[test]

@@ -38,10 +38,21 @@ const PROLOGUE_LABEL: &[u8] = b"status-1to1/noise-1to1/v1";
 const SEEN_FIRST_MESSAGES: usize = 1024;
 /// Archived sessions kept readable per device.
 const ARCHIVED_SESSIONS: usize = 3;
-/// Answers repeated for one replayed (or re-sent) message 1, after the first.
-const MAX_REPEATED_ANSWERS: u8 = 6;
-/// Least time between two answers to the same message 1.
+/// Least time between two answers to the same message 1; it doubles with each repeat
+/// ([`repeat_gap`]).
 const REPEATED_ANSWER_GAP: Duration = Duration::from_secs(10);
+/// The doubling of [`REPEATED_ANSWER_GAP`] stops here (10 s × 2^12 is longer than any
+/// handshake is kept).
+const MAX_GAP_DOUBLINGS: u8 = 12;
+
+/// Least time since the last answer before a message 1 already answered `repeats` more times
+/// is answered again: 10 s, 20 s, 40 s… Anyone can replay a message 1 and each answer is a
+/// message we send, so answers thin out; yet they never stop while the handshake is kept, since
+/// an initiator that heard none of them (partitioned, then down) can complete only on a late one.
+/// Within the hour a handshake is kept that is at most 8 repeats.
+fn repeat_gap(repeats: u8) -> Duration {
+    REPEATED_ANSWER_GAP.saturating_mul(1 << repeats.min(MAX_GAP_DOUBLINGS))
+}
 /// How far before its handshake started a store query for answers to a message 1 begins (as
 /// the catch-up at start): answers are stamped with their responder's clock.
 const ANSWER_QUERY_OVERLAP: Duration = Duration::from_secs(60);
@@ -72,7 +83,7 @@ struct Outbound {
 
 /// A store query for answers to our repeated messages 1: their topics, since the earliest of
 /// their handshakes started. A device answers one message 1 a bounded number of times
-/// ([`MAX_REPEATED_ANSWERS`]), so when the relay lost all of its answers, our repeats get no
+/// ([`repeat_gap`]), so when the relay lost all of its answers, our repeats get no
 /// more and only the store still holds them. Each query covers the whole handshake: a failed
 /// query looks empty, so no part of it may count as asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,8 +102,8 @@ struct Answered {
 }
 
 /// A handshake we answered, waiting for message 3. A repeated message 1 gets the same answer,
-/// at most [`MAX_REPEATED_ANSWERS`] times and [`REPEATED_ANSWER_GAP`] apart: anyone can replay
-/// a message 1, and each answer is a message we send.
+/// further and further apart ([`repeat_gap`]): anyone can replay a message 1, and each answer
+/// is a message we send.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Inbound {
     after_second: Handshake,
@@ -596,16 +607,14 @@ impl NoisePath {
         })))
     }
 
-    /// Republishes our answer to a message 1 seen again, unless that answer was repeated too
-    /// often or too recently.
+    /// Republishes our answer to a message 1 seen again, unless the last answer is more recent
+    /// than the repeats so far allow ([`repeat_gap`]).
     fn repeat_answer(&mut self, ctx: &mut Ctx<'_>, ephemeral: &[u8; 32]) {
         let Some(answered) = self.inbound.values_mut().find(|i| i.first_ephemeral == *ephemeral) else { return };
-        if answered.repeats >= MAX_REPEATED_ANSWERS
-            || ctx.now.saturating_since(answered.last_answer) < REPEATED_ANSWER_GAP
-        {
+        if ctx.now.saturating_since(answered.last_answer) < repeat_gap(answered.repeats) {
             return;
         }
-        answered.repeats += 1;
+        answered.repeats = answered.repeats.saturating_add(1);
         answered.last_answer = ctx.now;
         ctx.republish(&answered.second);
     }

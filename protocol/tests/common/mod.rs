@@ -64,6 +64,8 @@ pub fn event_name(event: &Event) -> &'static str {
 
 /// Decides whether one delivery is lost: `(recipient node, publisher node, message)`.
 pub type DropFilter = Box<dyn FnMut(usize, usize, &WakuMessage) -> bool>;
+/// Decides whether a publication stays out of the store: `(publisher node, message)`.
+pub type ArchiveFilter = Box<dyn FnMut(usize, &WakuMessage) -> bool>;
 
 pub struct World {
     /// When set, every successful event is recorded with the peer before and after it.
@@ -77,6 +79,8 @@ pub struct World {
     pub drop_every: usize,
     /// Drops a delivery when it returns true: `(recipient node, publisher node, message)`.
     pub drop_if: Option<DropFilter>,
+    /// Keeps a publication out of the store when it returns true: `(publisher node, message)`.
+    pub unarchived_if: Option<ArchiveFilter>,
     pub deliveries: usize,
 }
 
@@ -90,6 +94,7 @@ impl World {
             store: Vec::new(),
             drop_every: 0,
             drop_if: None,
+            unarchived_if: None,
             deliveries: 0,
         }
     }
@@ -184,7 +189,9 @@ impl World {
                     node.persisted.apply(&changes).expect("change sets arrive in order")
                 }
                 Action::Publish(m) => {
-                    self.store.push(m.clone());
+                    if !self.unarchived_if.as_mut().is_some_and(|skip| skip(i, &m)) {
+                        self.store.push(m.clone());
+                    }
                     for (j, n) in self.nodes.iter().enumerate() {
                         if n.online && n.peer.subscriptions().contains(&m.content_topic) {
                             self.inflight.push_back((j, m.clone(), i));

@@ -605,10 +605,13 @@ fn rejection(error: &PeerError, received: bool) -> Notification {
     Notification::Rejected { reason }
 }
 
-/// For the debug print: a message's topic, first payload bytes and, for X3DH, its parties.
+/// For the debug print: a message's topic, first payload bytes (a Noise nametag, shared by every
+/// answer to one message), a digest that tells payloads apart and, for X3DH, its parties.
 fn describe_message(message: &status_1to1::waku::WakuMessage) -> String {
+    use sha2::Digest as _;
     let head = &message.payload[..message.payload.len().min(8)];
-    format!("{} {head:02x?}{}", message.content_topic, describe_x3dh(message))
+    let digest = hex::encode(&sha2::Sha256::digest(&message.payload)[..4]);
+    format!("{} {head:02x?} #{digest}{}", message.content_topic, describe_x3dh(message))
 }
 
 /// For the debug print: an X3DH envelope's sender, the installations its bundles list and its
