@@ -147,3 +147,14 @@ fn the_frame_table_gives_the_tag_the_code_writes() {
         assert_eq!((u64::from(key >> 3), key & 7), (documented, 2), "`{name}`");
     }
 }
+
+#[test]
+fn the_datasync_table_gives_the_code_s_constants() {
+    use status_1to1::statusgo::datasync::{FIRST_RETRY_NS, MAX_OUTSTANDING, MAX_OWED_ACKS, MAX_RETRY_NS};
+    let profile = profile();
+    let seconds = |ns: i64| format!("| {} s", ns / 1_000_000_000);
+    assert!(row(&profile, "`FIRST_RETRY_NS`").contains(&seconds(FIRST_RETRY_NS)));
+    assert!(row(&profile, "`MAX_RETRY_NS`").contains(&seconds(MAX_RETRY_NS)));
+    assert!(row(&profile, "`MAX_OUTSTANDING`").contains(&format!("| {MAX_OUTSTANDING} ")));
+    assert!(row(&profile, "`MAX_OWED_ACKS`").contains(&format!("| {MAX_OWED_ACKS};")));
+}

@@ -16,20 +16,26 @@ fn endpoint(identity: &SecretKey, id: &str, name: &str) -> Endpoint {
     Endpoint::new(identity.clone(), Installation::new(identity.clone(), id.into()), name)
 }
 
+/// Alice and Bob's keys, and their endpoints, Alice holding Bob's bundle.
+fn alice_and_bob(entropy: &mut SeededEntropy) -> (SecretKey, SecretKey, Endpoint, Endpoint) {
+    let (alice_key, bob_key) = (SecretKey::generate(entropy), SecretKey::generate(entropy));
+    let mut alice = endpoint(&alice_key, "alice-1", "alice");
+    let mut bob = endpoint(&bob_key, "bob-1", "bob");
+    let bob_bundle = bob.installation().bundle(NOW, entropy).unwrap();
+    alice.add_bundle(&bob_bundle);
+    (alice_key, bob_key, alice, bob)
+}
+
 #[test]
 fn a_chat_through_every_layer_both_ways_and_duplicates_dropped() {
     let mut entropy = SeededEntropy::from_u64(1);
-    let (alice_key, bob_key) = (SecretKey::generate(&mut entropy), SecretKey::generate(&mut entropy));
-    let mut alice = endpoint(&alice_key, "alice-1", "alice");
-    let mut bob = endpoint(&bob_key, "bob-1", "bob");
-    let bob_bundle = bob.installation().bundle(NOW, &mut entropy).unwrap();
-    alice.add_bundle(&bob_bundle);
+    let (alice_key, bob_key, mut alice, mut bob) = alice_and_bob(&mut entropy);
     let mut now = NOW;
     for round in 0..4 {
         now += 1_000_000_000;
         let ping = alice.send_text(&bob_key.public_key(), &format!("ping {round}"), now, &mut entropy).unwrap();
         assert!(bob.subscriptions().contains(&ping.message.content_topic), "round {round}");
-        let got = bob.receive(&ping.message, &mut entropy).unwrap();
+        let got = bob.receive(&ping.message, &mut entropy).unwrap().messages;
         assert_eq!(got.len(), 1);
         assert_eq!(
             (got[0].chat.text.as_str(), got[0].from, got[0].id),
@@ -39,7 +45,7 @@ fn a_chat_through_every_layer_both_ways_and_duplicates_dropped() {
         assert!(matches!(bob.receive(&ping.message, &mut entropy), Err(EndpointError::Handle(_))), "round {round}");
         now += 1_000_000_000;
         let pong = bob.send_text(&alice_key.public_key(), &format!("pong {round}"), now, &mut entropy).unwrap();
-        let got = alice.receive(&pong.message, &mut entropy).unwrap();
+        let got = alice.receive(&pong.message, &mut entropy).unwrap().messages;
         assert_eq!(got[0].chat.text, format!("pong {round}"));
         // Once each side has heard the other, both use the negotiated topic, not the partitioned.
         let partitioned = |key: &SecretKey| topic::content_topic(&topic::partitioned_topic(&key.public_key()));
@@ -97,7 +103,7 @@ fn our_endpoint_reads_the_messages_status_go_sent() {
             .iter()
             .map(|i| hex::decode(draws[i.as_u64().unwrap() as usize]["bytes"].as_str().unwrap()).unwrap());
         let mut entropy = ScriptedEntropy::new(listed.collect::<Vec<_>>());
-        for got in endpoint.receive(&message, &mut entropy).unwrap() {
+        for got in endpoint.receive(&message, &mut entropy).unwrap().messages {
             assert_eq!(hex::encode(got.id), event["application"]["message_id"].as_str().unwrap());
             texts.push(got.chat.text);
         }
@@ -111,4 +117,58 @@ fn our_endpoint_reads_the_messages_status_go_sent() {
         .collect();
     assert!(!expected.is_empty());
     assert_eq!(texts, expected);
+}
+
+/// Datasync: a chat message lost on the way goes again until both of Bob's installations have
+/// acknowledged it, each reads it once, and the copies that arrive after are acknowledged
+/// again but not shown again.
+#[test]
+fn a_datasync_message_goes_again_until_every_installation_acknowledged_it() {
+    let mut entropy = SeededEntropy::from_u64(2);
+    let (_, bob_key, mut alice, bob_1) = alice_and_bob(&mut entropy);
+    let mut bobs = [bob_1, endpoint(&bob_key, "bob-2", "bob")];
+    let bundle = bobs[1].installation().bundle(NOW, &mut entropy).unwrap();
+    alice.add_bundle(&bundle);
+    let id = alice.send_chat(&bob_key.public_key(), "hello twice", NOW).unwrap();
+    let lost = alice.poll(NOW, &mut entropy).unwrap();
+    assert_eq!(lost.len(), 1, "sent at once");
+    assert!(alice.poll(NOW + 1, &mut entropy).unwrap().is_empty(), "not again before the retry gap");
+    let mut now = alice.next_deadline(NOW).unwrap();
+    assert_eq!(now - NOW, 10_000_000_000);
+    let mut shown = [0, 0];
+    let mut settled = Vec::new();
+    // The first retransmission reaches Bob 1 only; the second reaches both.
+    for reach in [&[0][..], &[0, 1][..]] {
+        let copy = alice.poll(now, &mut entropy).unwrap().pop().unwrap();
+        for &b in reach {
+            let got = bobs[b].receive(&copy, &mut entropy).unwrap();
+            shown[b] += got.messages.iter().filter(|m| m.id == id && m.chat.text == "hello twice").count();
+            for ack in bobs[b].poll(now, &mut entropy).unwrap() {
+                settled.extend(alice.receive(&ack, &mut entropy).unwrap().settled);
+            }
+        }
+        assert_eq!(settled.is_empty(), reach.len() == 1, "settled only once both acknowledged");
+        now = alice.next_deadline(now).unwrap_or(now);
+    }
+    assert_eq!((shown, settled), ([1, 1], vec![id]));
+    assert_eq!((alice.datasync().outstanding(), alice.next_deadline(now)), (0, None));
+}
+
+/// An endpoint written and read back is the same endpoint: it goes on decrypting and sending.
+#[test]
+fn an_endpoint_restored_from_its_bytes_carries_on() {
+    let mut entropy = SeededEntropy::from_u64(3);
+    let (_, bob_key, mut alice, mut bob) = alice_and_bob(&mut entropy);
+    alice.send_chat(&bob_key.public_key(), "before", NOW).unwrap();
+    let first = alice.poll(NOW, &mut entropy).unwrap().pop().unwrap();
+    bob.receive(&first, &mut entropy).unwrap();
+    let mut bob = Endpoint::from_bytes(&bob.to_bytes().unwrap()).unwrap();
+    let mut alice = Endpoint::from_bytes(&alice.to_bytes().unwrap()).unwrap();
+    assert_eq!(alice.datasync().outstanding(), 1, "the unacknowledged message survives");
+    let ack = bob.poll(NOW, &mut entropy).unwrap().pop().unwrap();
+    assert_eq!(alice.receive(&ack, &mut entropy).unwrap().settled.len(), 1);
+    alice.send_chat(&bob_key.public_key(), "after", NOW + 1).unwrap();
+    let second = alice.poll(NOW + 1, &mut entropy).unwrap().pop().unwrap();
+    assert_eq!(bob.receive(&second, &mut entropy).unwrap().messages[0].chat.text, "after");
+    assert!(Endpoint::from_bytes(&[9, 1, 2]).is_err());
 }

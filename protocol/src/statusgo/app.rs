@@ -287,15 +287,21 @@ pub fn unwrap(sender: &PublicKey, wrapped: &[u8]) -> Result<Unwrapped, AppError>
 /// plaintext itself when it is not one (status-go `datasync.Unwrap`: a payload with no acks,
 /// offers, requests or messages is not MVDS). Acks, offers and requests are ignored here.
 pub fn wrapped_messages(plaintext: &[u8]) -> Vec<Vec<u8>> {
-    match MvdsPayload::decode(plaintext) {
-        Ok(p) if !(p.acks.is_empty() && p.offers.is_empty() && p.requests.is_empty() && p.messages.is_empty()) => {
-            p.messages.into_iter().map(|m| m.body).collect()
-        }
-        _ => vec![plaintext.to_vec()],
+    match mvds_payload(plaintext) {
+        Some(p) => p.messages.into_iter().map(|m| m.body).collect(),
+        None => vec![plaintext.to_vec()],
     }
 }
 
-/// An MVDS payload carrying one message (for tests and interop; we send bare messages). MVDS
+/// The MVDS payload a Double Ratchet plaintext is, if it is one (status-go `datasync.Unwrap`: a
+/// payload with no acks, offers, requests or messages is not MVDS).
+pub fn mvds_payload(plaintext: &[u8]) -> Option<MvdsPayload> {
+    MvdsPayload::decode(plaintext)
+        .ok()
+        .filter(|p| !(p.acks.is_empty() && p.offers.is_empty() && p.requests.is_empty() && p.messages.is_empty()))
+}
+
+/// An MVDS payload carrying one message (for tests and interop). MVDS
 /// stamps `timestamp_s` in Unix seconds (`node.AppendMessage`, `time.Now().Unix()`).
 pub fn mvds_wrap(group_id: &[u8], timestamp_s: i64, body: Vec<u8>) -> Vec<u8> {
     let message = MvdsMessage { group_id: group_id.to_vec(), timestamp: timestamp_s, body };

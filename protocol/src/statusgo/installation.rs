@@ -511,15 +511,20 @@ impl Installation {
 /// Version byte of [`Installation::to_bytes`].
 pub const STATE_VERSION: u8 = 1;
 
-/// Why stored installation state was refused.
+/// Why stored state (an installation's or an endpoint's) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateError {
     /// Another format version.
-    #[error("installation state version {0} is not {STATE_VERSION}")]
-    Version(u8),
+    #[error("state version {found} is not {expected}")]
+    Version {
+        /// The version this build reads.
+        expected: u8,
+        /// The version found.
+        found: u8,
+    },
     /// Not a state this version wrote (truncated, corrupt, or trailing bytes).
-    #[error("malformed installation state: {0}")]
+    #[error("malformed state: {0}")]
     Malformed(String),
 }
 
@@ -527,22 +532,32 @@ impl Installation {
     /// The whole state, `STATE_VERSION ‖ postcard`. It holds private keys: store it only sealed
     /// (as `status-1to1-node` stores records).
     pub fn to_bytes(&self) -> Result<Vec<u8>, StateError> {
-        let body = postcard::to_allocvec(self).map_err(|e| StateError::Malformed(e.to_string()))?;
-        Ok([&[STATE_VERSION][..], &body].concat())
+        encode_state(STATE_VERSION, self)
     }
 
     /// Loads what [`Self::to_bytes`] wrote; anything else is refused, never half-loaded.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, StateError> {
-        let (&version, body) = bytes.split_first().ok_or_else(|| StateError::Malformed("empty".into()))?;
-        if version != STATE_VERSION {
-            return Err(StateError::Version(version));
-        }
-        let (state, rest) = postcard::take_from_bytes(body).map_err(|e| StateError::Malformed(e.to_string()))?;
-        if !rest.is_empty() {
-            return Err(StateError::Malformed(format!("{} trailing bytes", rest.len())));
-        }
-        Ok(state)
+        decode_state(STATE_VERSION, bytes)
     }
+}
+
+/// `version ‖ postcard(value)`.
+pub(crate) fn encode_state<T: serde::Serialize>(version: u8, value: &T) -> Result<Vec<u8>, StateError> {
+    let body = postcard::to_allocvec(value).map_err(|e| StateError::Malformed(e.to_string()))?;
+    Ok([&[version][..], &body].concat())
+}
+
+/// What [`encode_state`] wrote with `version`, whole; anything else is refused.
+pub(crate) fn decode_state<T: serde::de::DeserializeOwned>(version: u8, bytes: &[u8]) -> Result<T, StateError> {
+    let (&found, body) = bytes.split_first().ok_or_else(|| StateError::Malformed("empty".into()))?;
+    if found != version {
+        return Err(StateError::Version { expected: version, found });
+    }
+    let (state, rest) = postcard::take_from_bytes(body).map_err(|e| StateError::Malformed(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(StateError::Malformed(format!("{} trailing bytes", rest.len())));
+    }
+    Ok(state)
 }
 
 /// status-go's session id: the bundle id (33 bytes) followed by the other installation's id.

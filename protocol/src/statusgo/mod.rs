@@ -5,6 +5,7 @@
 pub mod app;
 pub mod bundle;
 pub mod chat_key;
+pub mod datasync;
 pub mod endpoint;
 pub mod gcm;
 pub mod installation;
