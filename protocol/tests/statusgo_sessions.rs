@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use status_1to1::SeededEntropy;
 use status_1to1::proto::ProtocolMessage;
+use status_1to1::statusgo::installation::STATE_VERSION;
 use status_1to1::statusgo::{Installation, PublicKey, SecretKey};
 
 const ALICE: usize = 0;
@@ -166,6 +167,6 @@ fn a_restored_installation_carries_on_exactly_where_it_stopped() {
         let from_restored = restored.clone().build(&recipient, b"next", world.now, &mut b).unwrap();
         assert_eq!(from_original, from_restored, "device {device}");
         assert!(Installation::from_bytes(&bytes[..bytes.len() - 1]).is_err());
-        assert!(Installation::from_bytes(&[&[2u8][..], &bytes[1..]].concat()).is_err());
+        assert!(Installation::from_bytes(&[&[STATE_VERSION + 1][..], &bytes[1..]].concat()).is_err());
     }
 }

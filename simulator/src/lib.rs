@@ -43,6 +43,8 @@ pub mod run;
 pub mod scenario;
 pub mod sqlite_mirror;
 pub mod standin;
+pub mod status_node;
+pub mod suites;
 pub mod time;
 pub mod trace;
 pub mod workload;

@@ -260,13 +260,14 @@ fn cmd_run(a: &RunArgs) -> Result<bool, String> {
     let spec = a.scenario.spec(Preset::Default);
     let cfg = spec.config(a.seed);
     eprintln!(
-        "seed {} · {} users · {} of faults + {} catch-up · {:?} node · key exchange {:?}",
+        "seed {} · {} users · {} of faults + {} catch-up · {:?} node · key exchange {:?} · suite {:?}",
         a.seed,
         cfg.workload.users,
         status_1to1_sim::scenario::format_duration_ms(cfg.fault_phase_ms),
         status_1to1_sim::scenario::format_duration_ms(cfg.catchup_ms),
         cfg.node,
-        cfg.key_exchange
+        cfg.key_exchange,
+        cfg.suite
     );
     let h = &cfg.faults.hostile;
     if h.is_active() {

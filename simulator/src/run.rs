@@ -1,13 +1,15 @@
 //! Convenience entry points: run a scenario with the node it names, and format replay commands.
 
 use crate::peer_node::PeerFactory;
-use crate::scenario::{NodeKind, ScenarioConfig, ScenarioSpec};
+use crate::scenario::{NodeKind, ScenarioConfig, ScenarioSpec, Suite};
 use crate::standin::ChatFactory;
+use crate::suites::SuiteFactory;
 use crate::world::{RunOptions, RunReport, World};
 
 /// Runs `cfg` with the node it names (`cfg.node`).
 pub fn run(cfg: ScenarioConfig, opts: RunOptions) -> RunReport {
     match cfg.node {
+        NodeKind::Peer if cfg.suite != Suite::Ours => run_suites(cfg, opts),
         NodeKind::Peer => run_peer(cfg, opts),
         NodeKind::Standin => run_standin(cfg, opts),
     }
@@ -16,6 +18,13 @@ pub fn run(cfg: ScenarioConfig, opts: RunOptions) -> RunReport {
 /// Runs `cfg` with the real peer on every device.
 pub fn run_peer(cfg: ScenarioConfig, opts: RunOptions) -> RunReport {
     World::new(cfg, PeerFactory::new, opts).run()
+}
+
+/// Runs `cfg` with each user on the suite `cfg.suite` gives it: the real peer or a Suite S
+/// endpoint.
+pub fn run_suites(cfg: ScenarioConfig, opts: RunOptions) -> RunReport {
+    let suite = cfg.suite;
+    World::new(cfg, |dir| SuiteFactory::new(dir, suite), opts).run()
 }
 
 /// Runs `cfg` with the stand-in chat node.

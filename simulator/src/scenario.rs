@@ -40,6 +40,34 @@ pub struct ScenarioConfig {
     /// restart from it (`crate::sqlite_mirror`).
     #[serde(default)]
     pub sqlite_devices: u32,
+    /// Which wire each user speaks (with the real peer).
+    #[serde(default)]
+    pub suite: Suite,
+}
+
+/// The wire a user speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Suite {
+    /// Ours (`status_1to1::peer::Peer`: Suite D X3DH and Noise).
+    #[default]
+    Ours,
+    /// status-go's (Suite S: `status_1to1::statusgo::endpoint::Endpoint` with datasync).
+    Status,
+    /// Half the users each, side by side on one network; contacts only within a suite (a
+    /// `Peer` cannot hold a Suite S contact yet).
+    Mixed,
+}
+
+impl Suite {
+    /// The suite `user` speaks: for `Mixed`, users 2 and 3 of every 4 speak Suite S (so both
+    /// halves keep both parities, which `KeyExchange::Mixed` splits on).
+    pub fn of(self, user: crate::ids::UserId) -> Suite {
+        match self {
+            Suite::Mixed if user.0 % 4 >= 2 => Suite::Status,
+            Suite::Mixed => Suite::Ours,
+            other => other,
+        }
+    }
 }
 
 /// The program on every simulated device.
@@ -133,6 +161,7 @@ impl Preset {
             liveness: true,
             node: NodeKind::default(),
             sqlite_devices: 0,
+            suite: Suite::default(),
         }
     }
 }
@@ -300,6 +329,9 @@ pub struct Overrides {
     /// restarts loaded from SQLite and compared with the change sets applied).
     #[arg(long)]
     pub sqlite_devices: Option<u32>,
+    /// The wire the users speak: ours, status (status-go's Suite S), or mixed (half each).
+    #[arg(long, value_enum)]
+    pub suite: Option<Suite>,
     /// Turn every fault off.
     #[arg(long)]
     pub no_faults: bool,
@@ -408,6 +440,7 @@ impl Overrides {
         set(&mut c.key_exchange, self.key_exchange);
         set(&mut c.node, self.node);
         set(&mut c.sqlite_devices, self.sqlite_devices);
+        set(&mut c.suite, self.suite);
         if self.no_liveness {
             c.liveness = false;
         }
@@ -449,6 +482,7 @@ impl Overrides {
         push("key-exchange", self.key_exchange.map(|k| format!("{k:?}").to_lowercase()));
         push("node", self.node.map(|k| format!("{k:?}").to_lowercase()));
         push("sqlite-devices", self.sqlite_devices.map(|v| v.to_string()));
+        push("suite", self.suite.map(|s| format!("{s:?}").to_lowercase()));
         if self.no_faults {
             a.push("--no-faults".to_owned());
         }

@@ -4,7 +4,7 @@
 //! attachment or small-world); message bodies are a deterministic function of the message id,
 //! so the invariant checker can authenticate a delivered plaintext without storing it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +90,12 @@ pub struct Directory {
 impl Directory {
     /// Draws users, devices and the social graph.
     pub fn build(cfg: &WorkloadConfig, rng: &mut SimRng) -> Self {
+        Self::build_in_groups(cfg, rng, |_| 0)
+    }
+
+    /// Draws users and devices, then a social graph within each group of users (`group_of`):
+    /// users of different groups are never contacts (users of different suites cannot talk).
+    pub fn build_in_groups(cfg: &WorkloadConfig, rng: &mut SimRng, group_of: impl Fn(UserId) -> u8) -> Self {
         let n = cfg.users as usize;
         let mut users = vec![UserEntry::default(); n];
         let mut devices = Vec::new();
@@ -102,13 +108,22 @@ impl Directory {
                 devices.push(DeviceEntry { user: UserId(u as u32), mode });
             }
         }
-        let edges = match cfg.graph {
-            SocialGraph::PreferentialAttachment { m } => preferential_attachment(n, m.max(1) as usize, rng),
-            SocialGraph::SmallWorld { k, beta } => small_world(n, k.max(2) as usize, beta, rng),
-        };
-        for (a, b) in edges {
-            users[a].contacts.push(UserId(b as u32));
-            users[b].contacts.push(UserId(a as u32));
+        let mut groups: BTreeMap<u8, Vec<usize>> = BTreeMap::new();
+        for u in 0..n {
+            groups.entry(group_of(UserId(u as u32))).or_default().push(u);
+        }
+        for members in groups.values() {
+            let edges = match cfg.graph {
+                SocialGraph::PreferentialAttachment { m } => {
+                    preferential_attachment(members.len(), m.max(1) as usize, rng)
+                }
+                SocialGraph::SmallWorld { k, beta } => small_world(members.len(), k.max(2) as usize, beta, rng),
+            };
+            for (a, b) in edges {
+                let (a, b) = (members[a], members[b]);
+                users[a].contacts.push(UserId(b as u32));
+                users[b].contacts.push(UserId(a as u32));
+            }
         }
         for u in &mut users {
             u.contacts.sort();

@@ -417,7 +417,7 @@ impl<F: NodeFactory> World<F> {
     /// Builds the world: directory, clocks, network, schedule, initial events.
     pub fn new(cfg: ScenarioConfig, make_factory: impl FnOnce(Rc<Directory>) -> F, opts: RunOptions) -> Self {
         let seed = cfg.seed;
-        let dir = Rc::new(Directory::build(&cfg.workload, &mut SimRng::new(seed, "graph", 0)));
+        let dir = Rc::new(directory_for(&cfg));
         let factory = make_factory(Rc::clone(&dir));
         let sqlite = SqliteMirror::open(seed, cfg.sqlite_devices, dir.device_count() as u32);
         let mut clock_rng = SimRng::new(seed, "clocks", 0);
@@ -1401,8 +1401,13 @@ impl<F: NodeFactory> World<F> {
 
 /// The fault schedule a run of `cfg` draws from its seed (what the minimizer starts from).
 pub fn schedule_for(cfg: &ScenarioConfig) -> FaultSchedule {
-    let dir = Directory::build(&cfg.workload, &mut SimRng::new(cfg.seed, "graph", 0));
-    draw_schedule(cfg, dir.device_count())
+    draw_schedule(cfg, directory_for(cfg).device_count())
+}
+
+/// The users, devices and contacts of a run of `cfg`: contacts only within a suite.
+pub fn directory_for(cfg: &ScenarioConfig) -> Directory {
+    let mut rng = SimRng::new(cfg.seed, "graph", 0);
+    Directory::build_in_groups(&cfg.workload, &mut rng, |u| cfg.suite.of(u) as u8)
 }
 
 fn draw_schedule(cfg: &ScenarioConfig, devices: usize) -> FaultSchedule {

@@ -125,6 +125,11 @@ impl Endpoint {
         }
     }
 
+    /// Our installation id.
+    pub fn installation_id(&self) -> &str {
+        self.installation.installation_id()
+    }
+
     /// The datasync state (outbox and owed acknowledgements).
     pub fn datasync(&self) -> &Datasync {
         &self.datasync

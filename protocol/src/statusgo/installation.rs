@@ -20,6 +20,13 @@ use crate::proto;
 pub const BUNDLE_REFRESH_NS: i64 = 24 * 60 * 60 * 1_000_000_000;
 /// Most installations of one identity we remember; the least recently seen is forgotten first.
 pub const MAX_KNOWN_INSTALLATIONS: usize = 16;
+/// Other identities we hold state for (installations, sessions). Anyone can make a new identity
+/// and send us a message, so beyond this the least recently active identity is forgotten
+/// whole: a flood of strangers costs bounded memory and pushes out only the quietest.
+pub const MAX_IDENTITIES: usize = 1024;
+/// Sessions kept per installation of another identity (each rotated prekey starts a new one);
+/// the oldest goes first.
+pub const MAX_SESSIONS_PER_INSTALLATION: usize = 4;
 /// DH-only ephemeral keys remembered to refuse replays (the path has no ratchet to do it); older
 /// replays are left to the application's message-id deduplication.
 pub const DH_ONLY_REPLAY_WINDOW: usize = 1024;
@@ -123,6 +130,12 @@ pub struct Installation {
     agreed: BTreeSet<(PublicKey, String)>,
     /// Ephemeral keys of the latest DH-only messages, oldest first.
     dh_only_seen: VecDeque<PublicKey>,
+    /// Installations of one identity a message is encrypted for, at most.
+    fan_out: usize,
+    /// When each other identity was last active (sent to, read from, bundle seen), on a local
+    /// counter: the sender's timestamps are not trusted for eviction.
+    activity: BTreeMap<PublicKey, u64>,
+    ticks: u64,
 }
 
 impl Installation {
@@ -136,7 +149,58 @@ impl Installation {
             sessions: Vec::new(),
             agreed: BTreeSet::new(),
             dh_only_seen: VecDeque::new(),
+            fan_out: MAX_INSTALLATIONS,
+            activity: BTreeMap::new(),
+            ticks: 0,
         }
+    }
+
+    /// Marks `identity` active; forgets the least recently active beyond [`MAX_IDENTITIES`].
+    fn touch(&mut self, identity: &PublicKey) {
+        if *identity == self.identity() {
+            return;
+        }
+        self.ticks += 1;
+        self.activity.insert(*identity, self.ticks);
+        while self.activity.len() > MAX_IDENTITIES {
+            let Some((&quietest, _)) = self.activity.iter().min_by_key(|(_, tick)| **tick) else { break };
+            self.forget_identity(&quietest);
+        }
+    }
+
+    fn forget_identity(&mut self, identity: &PublicKey) {
+        self.activity.remove(identity);
+        self.known.retain(|(id, _), _| id != identity);
+        self.sessions.retain(|(_, info)| info.identity != *identity);
+        self.agreed.retain(|(id, _)| id != identity);
+    }
+
+    /// Other identities we hold state for.
+    pub fn identities_held(&self) -> usize {
+        self.activity.len()
+    }
+
+    /// Drops the oldest session with this installation when it already has the most we keep.
+    fn make_room_for_session(&mut self, identity: &PublicKey, installation_id: &str) {
+        let mut of = self
+            .sessions
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, info))| info.identity == *identity && info.installation_id == installation_id);
+        let oldest = of.next().map(|(index, _)| index);
+        if let Some(oldest) = oldest
+            && of.count() + 1 >= MAX_SESSIONS_PER_INSTALLATION
+        {
+            self.sessions.remove(oldest);
+        }
+    }
+
+    /// The same installation encrypting for up to `fan_out` installations of an identity
+    /// instead of status-go's [`MAX_INSTALLATIONS`] (a simulation whose accounts have more
+    /// devices owes every one of them each message). Bundles still list at most three.
+    pub fn with_fan_out(mut self, fan_out: usize) -> Self {
+        self.fan_out = fan_out.max(1);
+        self
     }
 
     /// A new installation id: a random (version 4) UUID as status-go makes them, from 16 drawn
@@ -244,6 +308,7 @@ impl Installation {
             }
         }
         self.forget_least_recent(&bundle.identity);
+        self.touch(&bundle.identity);
         learned
     }
 
@@ -273,7 +338,8 @@ impl Installation {
     }
 
     /// The enabled installations of `identity` we send to: most recently seen first, ties in
-    /// installation id order, at most [`MAX_INSTALLATIONS`] (status-go `GetActiveInstallations`).
+    /// installation id order, at most [`MAX_INSTALLATIONS`] (status-go `GetActiveInstallations`)
+    /// unless [`Self::with_fan_out`] says otherwise.
     pub fn active_installations(&self, identity: &PublicKey) -> Vec<(String, KnownInstallation)> {
         let mut active: Vec<_> = self
             .installations_of(identity)
@@ -281,7 +347,7 @@ impl Installation {
             .map(|(id, k)| (id.to_owned(), k.clone()))
             .collect();
         active.sort_by(|(a_id, a), (b_id, b)| b.last_seen_ns.cmp(&a.last_seen_ns).then_with(|| a_id.cmp(b_id)));
-        active.truncate(MAX_INSTALLATIONS);
+        active.truncate(self.fan_out);
         active
     }
 
@@ -295,6 +361,7 @@ impl Installation {
         now_ns: i64,
         entropy: &mut dyn Entropy,
     ) -> Result<proto::ProtocolMessage, BundleError> {
+        self.touch(recipient);
         let targets = self.active_installations(recipient);
         let mut encrypted_message = BTreeMap::new();
         if targets.is_empty() {
@@ -391,6 +458,7 @@ impl Installation {
             pending_x3dh: Some(ephemeral.public_key()),
             ratchet,
         };
+        self.make_room_for_session(identity, installation_id);
         self.sessions.push((session_id(their_pre_key, installation_id), info));
         self.sessions.len() - 1
     }
@@ -418,6 +486,7 @@ impl Installation {
         if advertises_v1 {
             next.agreed.insert((*sender, handled.installation_id.clone()));
         }
+        next.touch(sender);
         *self = next;
         Ok(handled)
     }
@@ -488,6 +557,7 @@ impl Installation {
             pending_x3dh: None,
             ratchet: Session::responder(&sk, pre_key),
         };
+        self.make_room_for_session(sender, from);
         self.sessions.push((session_id(bundle_id, from), info));
         Ok(self.sessions.len() - 1)
     }
@@ -509,7 +579,7 @@ impl Installation {
 }
 
 /// Version byte of [`Installation::to_bytes`].
-pub const STATE_VERSION: u8 = 1;
+pub const STATE_VERSION: u8 = 2;
 
 /// Why stored state (an installation's or an endpoint's) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

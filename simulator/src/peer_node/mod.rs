@@ -10,7 +10,7 @@
 //! ciphertext made with it can leave.
 
 pub(crate) mod registry;
-mod store;
+pub(crate) mod store;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
