@@ -46,6 +46,8 @@ const STORE_CYCLE_MS: u64 = 60_000;
 /// How far before the last check a store query reaches: senders' clocks are skewed and
 /// messages reach the store late.
 const STORE_OVERLAP_MS: u64 = 60_000;
+/// The retransmission gap's cap in the simulation.
+const MAX_RETRY_NS: i64 = 60_000_000_000;
 /// The one store request id the adapter uses per catch-up (the jobs split it).
 const CATCH_UP: u64 = 1;
 
@@ -105,6 +107,7 @@ impl StatusFactory {
             next_publish: 0,
             armed: None,
             state_bytes: 0,
+            debug: std::env::var_os("SIM_PEER_DEBUG").is_some(),
         }
     }
 }
@@ -116,7 +119,10 @@ impl NodeFactory for StatusFactory {
         let identity = account_key(spec.user);
         let id = Installation::generate_id(&mut entropy);
         let installation = Installation::new(identity.clone(), id).with_fan_out(self.fan_out);
-        let endpoint = Endpoint::new(identity, installation, format!("user {}", spec.user.0));
+        // Retransmissions back off to at most a minute, as the peer's do here: the liveness check
+        // comes six minutes after the faults end.
+        let endpoint =
+            Endpoint::new(identity, installation, format!("user {}", spec.user.0)).with_max_retry(MAX_RETRY_NS);
         self.node(spec, endpoint, entropy, Timestamp::from_millis(0))
     }
 
@@ -150,6 +156,9 @@ pub struct StatusNode {
     next_publish: u64,
     armed: Option<Timestamp>,
     state_bytes: usize,
+    /// A debugging aid (`SIM_PEER_DEBUG`): print what the endpoint reads and sends to stderr.
+    /// It only writes, never feeds the simulation.
+    debug: bool,
 }
 
 impl std::fmt::Debug for StatusNode {
@@ -260,7 +269,25 @@ impl StatusNode {
 
     /// Reads one message; what the application sees, or why it was dropped.
     fn receive(&mut self, message: &WakuMessage) -> Vec<Notification> {
-        match self.endpoint.receive(message, &mut self.entropy) {
+        let result = self.endpoint.receive(message, &mut self.entropy);
+        if self.debug {
+            let outcome = match &result {
+                Ok(r) => format!(
+                    "{} new {:?}, {} settled",
+                    r.messages.len(),
+                    r.messages.iter().map(|m| m.chat.text.get(14..30).unwrap_or("").to_owned()).collect::<Vec<_>>(),
+                    r.settled.len()
+                ),
+                Err(e) => format!("refused: {e}"),
+            };
+            eprintln!(
+                "d{} <- {} {}: {outcome}",
+                self.spec.device.0,
+                message.content_topic,
+                message.timestamp.unwrap_or(0) / 1_000_000
+            );
+        }
+        match result {
             Ok(received) => self.deliveries(&received),
             Err(e) => vec![rejection(&e)],
         }
@@ -320,6 +347,9 @@ impl StatusNode {
         self.persist(out);
         self.subscribe_new(out);
         for message in due {
+            if self.debug {
+                eprintln!("[{}] d{} -> {}", now.as_millis(), self.spec.device.0, message.content_topic);
+            }
             self.publish(message, out);
         }
         let datasync = self.endpoint.datasync();

@@ -47,6 +47,16 @@ fn both_suites_across_swarm_configurations() {
     }
 }
 
+/// Seeds that found a defect, pinned: a sender crashed twice and came back each time with its
+/// retransmission backoff at the cap, so its next try fell after the liveness check (fixed:
+/// reconnecting restarts the backoff, and the simulation caps it at 60 s).
+#[test]
+fn pinned_status_seeds() {
+    let spec = ScenarioSpec { preset: Preset::Small, ..spec(Suite::Status, true) };
+    let (delivered, _) = check_seeds(&spec, 61000012..61000013);
+    assert!(delivered > 200, "{delivered} deliveries");
+}
+
 #[test]
 fn a_mixed_directory_has_contacts_within_each_suite_only() {
     for seed in 0..20 {

@@ -70,9 +70,9 @@ impl Outstanding {
         !self.acked_by.is_empty() && targets.iter().all(|t| self.acked_by.contains(t))
     }
 
-    fn mark_sent(&mut self, now_ns: i64) {
+    fn mark_sent(&mut self, now_ns: i64, max_retry_ns: i64) {
         self.sends = self.sends.saturating_add(1);
-        let gap = FIRST_RETRY_NS.saturating_mul(1 << self.sends.saturating_sub(1).min(6)).min(MAX_RETRY_NS);
+        let gap = FIRST_RETRY_NS.saturating_mul(1 << self.sends.saturating_sub(1).min(6)).min(max_retry_ns);
         self.due_ns = now_ns.saturating_add(gap);
     }
 }
@@ -88,14 +88,29 @@ pub struct Received {
 }
 
 /// One installation's datasync state: the outbox and the acknowledgements it owes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Datasync {
     outbox: BTreeMap<MessageId, Outstanding>,
     /// Acks owed, by contact, in arrival order (for [`MAX_OWED_ACKS`]).
     owed: Vec<(PublicKey, MessageId)>,
+    /// The retransmission gap's upper bound.
+    max_retry_ns: i64,
+}
+
+impl Default for Datasync {
+    fn default() -> Self {
+        Self { outbox: BTreeMap::new(), owed: Vec::new(), max_retry_ns: MAX_RETRY_NS }
+    }
 }
 
 impl Datasync {
+    /// The same state with the retransmission gap capped at `max_retry_ns` instead of
+    /// [`MAX_RETRY_NS`] (a simulation whose liveness deadline is minutes after its faults end).
+    pub fn with_max_retry(mut self, max_retry_ns: i64) -> Self {
+        self.max_retry_ns = max_retry_ns.max(FIRST_RETRY_NS);
+        self
+    }
+
     /// Queues `body` to `to` in chat `group_id`, stamped `timestamp_s` (MVDS stamps Unix
     /// seconds), due at once; returns its MVDS id. Queuing the same message again keeps the one
     /// already queued.
@@ -166,7 +181,7 @@ impl Datasync {
         self.outbox.retain(|_, o| !o.settled(&targets(&o.to)));
         for outstanding in self.outbox.values_mut().filter(|o| o.due_ns <= now_ns) {
             payloads.entry(outstanding.to).or_default().messages.push(outstanding.message());
-            outstanding.mark_sent(now_ns);
+            outstanding.mark_sent(now_ns, self.max_retry_ns);
         }
         for (to, id) in self.owed.drain(..) {
             payloads.entry(to).or_default().acks.push(id.to_vec());
@@ -182,10 +197,12 @@ impl Datasync {
         self.outbox.values().map(|o| o.due_ns).min()
     }
 
-    /// Makes every outstanding message due now (connectivity came back), keeping its backoff.
+    /// Makes every outstanding message due now and starts its backoff again: connectivity came
+    /// back, so the silence so far says nothing about the recipient.
     pub fn retry_now(&mut self, now_ns: i64) {
         for outstanding in self.outbox.values_mut() {
             outstanding.due_ns = outstanding.due_ns.min(now_ns);
+            outstanding.sends = 0;
         }
     }
 
@@ -296,12 +313,17 @@ mod tests {
     }
 
     #[test]
-    fn reconnecting_makes_everything_due_now() {
-        let (bob, mut sync) = (key(1), Datasync::default());
+    fn reconnecting_makes_everything_due_now_and_restarts_the_backoff() {
+        let (bob, mut sync) = (key(1), Datasync::default().with_max_retry(30_000_000_000));
         queue(&mut sync, bob, vec![1]).unwrap();
-        sync.due(0, |_| vec!["b1".to_owned()]);
-        assert_eq!(sync.next_due(1), Some(FIRST_RETRY_NS));
-        sync.retry_now(3);
-        assert_eq!(sync.next_due(3), Some(3));
+        let targets = |_: &PublicKey| vec!["b1".to_owned()];
+        for s in [0, 10, 30, 60, 90] {
+            assert_eq!(sync.next_due(0), Some(s * 1_000_000_000), "capped at 30 s");
+            sync.due(s * 1_000_000_000, targets);
+        }
+        sync.retry_now(100_000_000_000);
+        assert_eq!(sync.next_due(0), Some(100_000_000_000));
+        sync.due(100_000_000_000, targets);
+        assert_eq!(sync.next_due(0), Some(110_000_000_000), "the first gap again");
     }
 }

@@ -125,6 +125,13 @@ impl Endpoint {
         }
     }
 
+    /// The same endpoint with datasync's retransmission gap capped at `max_retry_ns`
+    /// ([`Datasync::with_max_retry`]).
+    pub fn with_max_retry(mut self, max_retry_ns: i64) -> Self {
+        self.datasync = self.datasync.with_max_retry(max_retry_ns);
+        self
+    }
+
     /// Our installation id.
     pub fn installation_id(&self) -> &str {
         self.installation.installation_id()
