@@ -1,13 +1,16 @@
-//! The libp2p stack of a Waku relay node: TCP, Noise, yamux; gossipsub as Waku Relay, identify
-//! and ping, the protocols js-waku and nwaku relay peers run.
+//! The libp2p stack of a Waku node: TCP, Noise, yamux; gossipsub as Waku Relay, identify and
+//! ping, the protocols js-waku and nwaku relay peers run; the metadata handshake and, when
+//! enabled, the store server.
 
 use std::time::Duration;
 
 use libp2p::gossipsub::{self, MessageAuthenticity};
 use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{Swarm, SwarmBuilder, identify, noise, ping, tcp, yamux};
 
+use super::store::{self, MetadataBehaviour, StoreBehaviour};
 use super::{WakuError, relay};
 
 /// The identify protocol version js-libp2p and nim-libp2p announce.
@@ -22,17 +25,31 @@ pub(crate) struct Behaviour {
     identify: identify::Behaviour,
     /// Answers and sends liveness pings (js-waku pings its peers).
     ping: ping::Behaviour,
+    /// Tells light clients our cluster and shards.
+    pub(crate) metadata: MetadataBehaviour,
+    /// Store v3 queries, when the node keeps an archive (off: not even announced).
+    pub(crate) store: Toggle<StoreBehaviour>,
 }
 
 /// Builds the swarm for `keypair`. Anonymous gossipsub: the relay carries no author identity.
-pub(crate) fn build_swarm(keypair: Keypair, idle_connection_timeout: Duration) -> Result<Swarm<Behaviour>, WakuError> {
+pub(crate) fn build_swarm(
+    keypair: Keypair,
+    idle_connection_timeout: Duration,
+    store: bool,
+) -> Result<Swarm<Behaviour>, WakuError> {
     let relay = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, relay::gossipsub_config()?)
         .map_err(|e| WakuError::Config(e.to_owned()))?;
     let identify = identify::Behaviour::new(
         identify::Config::new(IDENTIFY_PROTOCOL_VERSION.to_owned(), keypair.public())
             .with_agent_version(concat!("status-1to1/", env!("CARGO_PKG_VERSION")).to_owned()),
     );
-    let behaviour = Behaviour { relay, identify, ping: ping::Behaviour::default() };
+    let behaviour = Behaviour {
+        relay,
+        identify,
+        ping: ping::Behaviour::default(),
+        metadata: store::metadata_behaviour(),
+        store: store.then(store::store_behaviour).into(),
+    };
     let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)

@@ -13,6 +13,9 @@ pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
 /// mesh still carries gossip (IHAVE/IWANT) worth keeping.
 pub const DEFAULT_IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// The Waku Network's cluster (64/WAKU2-NETWORK); Status runs its own, 16.
+pub const DEFAULT_CLUSTER_ID: u16 = 1;
+
 /// Settings of a [`WakuNode`](super::WakuNode).
 #[derive(Debug, Clone)]
 pub struct WakuConfig {
@@ -26,17 +29,24 @@ pub struct WakuConfig {
     pub event_capacity: usize,
     /// How long a connection without mesh membership or open streams stays up.
     pub idle_connection_timeout: Duration,
+    /// The cluster the metadata handshake announces, with the shards of it we subscribe to.
+    /// js-waku light clients only use service peers of their own cluster.
+    pub cluster_id: u16,
+    /// How many messages the store server keeps (oldest dropped first); 0 runs no store server.
+    pub store_capacity: usize,
 }
 
 impl Default for WakuConfig {
     /// Listens on an ephemeral port of 127.0.0.1 only: exposing a node beyond the host is a
-    /// decision the application makes by setting `listen_addrs`.
+    /// decision the application makes by setting `listen_addrs`. No store server.
     fn default() -> Self {
         Self {
             listen_addrs: vec![loopback_ephemeral()],
             keypair: None,
             event_capacity: DEFAULT_EVENT_CAPACITY,
             idle_connection_timeout: DEFAULT_IDLE_CONNECTION_TIMEOUT,
+            cluster_id: DEFAULT_CLUSTER_ID,
+            store_capacity: 0,
         }
     }
 }

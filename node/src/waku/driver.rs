@@ -1,11 +1,13 @@
-//! The node's task: owns the swarm, serves the handle's commands, validates relayed messages
-//! and hands the accepted ones to the application.
+//! The node's task: owns the swarm, serves the handle's commands, validates relayed messages,
+//! archives and hands the accepted ones to the application, and answers metadata and store
+//! requests.
 
 use std::collections::HashMap;
 
 use futures::StreamExt as _;
 use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::multiaddr::Protocol;
+use libp2p::request_response;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
@@ -13,6 +15,7 @@ use status_1to1::waku::WakuMessage;
 use tokio::sync::{mpsc, oneshot};
 
 use super::behaviour::{Behaviour, BehaviourEvent};
+use super::store::{Archive, StoreQueryRequest, WakuMetadata};
 use super::{PubsubTopic, RelayStats, WakuError, WakuEvent, relay};
 
 /// A reply channel.
@@ -38,6 +41,10 @@ pub(crate) struct Driver {
     /// Dials awaiting their outcome, by the connection they will open.
     dials: HashMap<ConnectionId, Reply<Result<PeerId, WakuError>>>,
     stats: RelayStats,
+    /// What the store server answers from (capacity 0 when there is none).
+    archive: Archive,
+    /// The cluster the metadata handshake announces.
+    cluster_id: u16,
 }
 
 impl Driver {
@@ -45,8 +52,10 @@ impl Driver {
         swarm: Swarm<Behaviour>,
         commands: mpsc::Receiver<Command>,
         events: mpsc::Sender<WakuEvent>,
+        archive: Archive,
+        cluster_id: u16,
     ) -> Self {
-        Self { swarm, commands, events, dials: HashMap::new(), stats: RelayStats::default() }
+        Self { swarm, commands, events, dials: HashMap::new(), stats: RelayStats::default(), archive, cluster_id }
     }
 
     /// Runs until a shutdown command or until every handle is dropped; the swarm, and with it
@@ -77,7 +86,11 @@ impl Driver {
                 let _ = reply.send(relay.unsubscribe(&gossipsub::IdentTopic::new(topic.to_string())));
             }
             Command::Publish(topic, message, reply) => {
-                let _ = reply.send(publish(relay, topic, &message));
+                let result = publish(relay, topic, &message);
+                if result.is_ok() {
+                    self.archive.insert(topic, *message);
+                }
+                let _ = reply.send(result);
             }
             Command::MeshPeers(topic, reply) => {
                 let _ = reply.send(relay.mesh_peers(&topic.topic_hash()).copied().collect());
@@ -120,6 +133,14 @@ impl Driver {
                 message_id,
                 message,
             })) => self.on_relayed(propagation_source, &message_id, message),
+            SwarmEvent::Behaviour(BehaviourEvent::Store(request_response::Event::Message {
+                message: request_response::Message::Request { request, channel, .. },
+                ..
+            })) => self.on_store_query(&request, channel),
+            SwarmEvent::Behaviour(BehaviourEvent::Metadata(request_response::Event::Message {
+                message: request_response::Message::Request { channel, .. },
+                ..
+            })) => self.on_metadata_request(channel),
             SwarmEvent::ConnectionEstablished { connection_id, peer_id, .. } => {
                 if let Some(reply) = self.dials.remove(&connection_id) {
                     let _ = reply.send(Ok(peer_id));
@@ -142,9 +163,39 @@ impl Driver {
         let acceptance = if verdict.is_some() { MessageAcceptance::Accept } else { MessageAcceptance::Reject };
         self.swarm.behaviour_mut().relay.report_message_validation_result(id, &source, acceptance);
         match verdict {
-            Some((pubsub_topic, message)) => self.deliver(WakuEvent::Message { pubsub_topic, message }),
+            Some((pubsub_topic, message)) => {
+                self.archive.insert(pubsub_topic, message.clone());
+                self.deliver(WakuEvent::Message { pubsub_topic, message });
+            }
             None => self.stats.rejected += 1,
         }
+    }
+
+    /// Answers a store query from the archive. A peer that hung up meanwhile gets nothing.
+    fn on_store_query(
+        &mut self,
+        request: &StoreQueryRequest,
+        channel: request_response::ResponseChannel<super::store::StoreQueryResponse>,
+    ) {
+        let response = self.archive.answer(request);
+        if let Some(store) = self.swarm.behaviour_mut().store.as_mut() {
+            let _ = store.send_response(channel, response);
+        }
+    }
+
+    /// Answers the metadata handshake with our cluster and the shards of it we subscribe to,
+    /// whatever the peer announced (deciding whether to keep a peer is the client's business).
+    fn on_metadata_request(&mut self, channel: request_response::ResponseChannel<WakuMetadata>) {
+        let relay = &self.swarm.behaviour().relay;
+        let mut shards: Vec<u32> = relay
+            .topics()
+            .filter_map(|hash| hash.as_str().parse::<PubsubTopic>().ok())
+            .filter(|topic| topic.cluster() == self.cluster_id)
+            .map(|topic| u32::from(topic.shard()))
+            .collect();
+        shards.sort_unstable();
+        let response = WakuMetadata { cluster_id: Some(u32::from(self.cluster_id)), shards };
+        let _ = self.swarm.behaviour_mut().metadata.send_response(channel, response);
     }
 
     /// Hands an event to the application without waiting (see `WakuConfig::event_capacity`).

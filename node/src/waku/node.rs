@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::behaviour::{Behaviour, build_swarm};
 use super::driver::{Command, Driver};
+use super::store::Archive;
 use super::{PubsubTopic, WakuConfig, WakuError};
 
 /// How long start waits for its listeners to bind.
@@ -61,11 +62,12 @@ impl WakuNode {
     pub async fn start(config: WakuConfig) -> Result<(Self, mpsc::Receiver<WakuEvent>), WakuError> {
         let keypair = config.keypair.unwrap_or_else(Keypair::generate_ed25519);
         let peer_id = keypair.public().to_peer_id();
-        let mut swarm = build_swarm(keypair, config.idle_connection_timeout)?;
+        let mut swarm = build_swarm(keypair, config.idle_connection_timeout, config.store_capacity > 0)?;
         listen(&mut swarm, &config.listen_addrs).await?;
         let (commands, command_rx) = mpsc::channel(COMMAND_CAPACITY);
         let (event_tx, events) = mpsc::channel(config.event_capacity.max(1));
-        tokio::spawn(Driver::new(swarm, command_rx, event_tx).run());
+        let archive = Archive::new(config.store_capacity);
+        tokio::spawn(Driver::new(swarm, command_rx, event_tx, archive, config.cluster_id).run());
         Ok((Self { peer_id, commands }, events))
     }
 
