@@ -88,7 +88,7 @@ impl Driver {
             Command::Publish(topic, message, reply) => {
                 let result = publish(relay, topic, &message);
                 if result.is_ok() {
-                    self.archive.insert(topic, *message);
+                    self.archive.insert(topic, &message);
                 }
                 let _ = reply.send(result);
             }
@@ -102,6 +102,7 @@ impl Driver {
             Command::Stats(reply) => {
                 let _ = reply.send(self.stats.clone());
             }
+            // `run` stops before dispatching it here.
             Command::Shutdown => {}
         }
     }
@@ -164,7 +165,7 @@ impl Driver {
         self.swarm.behaviour_mut().relay.report_message_validation_result(id, &source, acceptance);
         match verdict {
             Some((pubsub_topic, message)) => {
-                self.archive.insert(pubsub_topic, message.clone());
+                self.archive.insert(pubsub_topic, &message);
                 self.deliver(WakuEvent::Message { pubsub_topic, message });
             }
             None => self.stats.rejected += 1,

@@ -63,12 +63,15 @@ impl Archive {
         Self { capacity, entries: BTreeMap::new(), keys: HashMap::new() }
     }
 
-    /// Keeps a relayed or published message unless it is ephemeral, has no timestamp to order
-    /// it by, or is already stored. Returns whether it was added.
-    pub(crate) fn insert(&mut self, pubsub_topic: PubsubTopic, message: WakuMessage) -> bool {
-        let Some(timestamp) = message.timestamp.filter(|_| !message.is_ephemeral()) else { return false };
+    /// Keeps a copy of a relayed or published message unless it is ephemeral, has no
+    /// timestamp to order it by, or is already stored. Returns whether it was added. Without a
+    /// store (capacity 0) this costs nothing: no hash, no copy.
+    pub(crate) fn insert(&mut self, pubsub_topic: PubsubTopic, message: &WakuMessage) -> bool {
+        let Some(timestamp) = message.timestamp.filter(|_| self.capacity > 0 && !message.is_ephemeral()) else {
+            return false;
+        };
         let hash = message.hash(&pubsub_topic.to_string());
-        if self.capacity == 0 || self.keys.contains_key(&hash) {
+        if self.keys.contains_key(&hash) {
             return false;
         }
         if self.entries.len() == self.capacity
@@ -77,7 +80,7 @@ impl Archive {
             self.keys.remove(&oldest);
         }
         self.keys.insert(hash, (timestamp, hash));
-        self.entries.insert((timestamp, hash), Entry { pubsub_topic, message });
+        self.entries.insert((timestamp, hash), Entry { pubsub_topic, message: message.clone() });
         true
     }
 
@@ -218,9 +221,9 @@ mod tests {
     fn archive() -> Archive {
         let mut archive = Archive::new(100);
         for t in 1..=10 {
-            assert!(archive.insert(SHARD, message("/a/1/x/proto", t)));
+            assert!(archive.insert(SHARD, &message("/a/1/x/proto", t)));
             if t % 2 == 1 {
-                assert!(archive.insert(SHARD, message("/b/1/x/proto", t)));
+                assert!(archive.insert(SHARD, &message("/b/1/x/proto", t)));
             }
         }
         archive
@@ -335,17 +338,17 @@ mod tests {
     fn keeps_capacity_drops_oldest_and_skips_ephemeral_untimed_and_repeats() {
         let mut archive = Archive::new(3);
         for t in [5, 1, 9, 7] {
-            archive.insert(SHARD, message("/a/1/x/proto", t));
+            archive.insert(SHARD, &message("/a/1/x/proto", t));
         }
-        assert!(!archive.insert(SHARD, message("/a/1/x/proto", 9)), "a repeat");
+        assert!(!archive.insert(SHARD, &message("/a/1/x/proto", 9)), "a repeat");
         let mut ephemeral = message("/a/1/x/proto", 11);
         ephemeral.ephemeral = Some(true);
-        assert!(!archive.insert(SHARD, ephemeral));
+        assert!(!archive.insert(SHARD, &ephemeral));
         let mut untimed = message("/a/1/x/proto", 12);
         untimed.timestamp = None;
-        assert!(!archive.insert(SHARD, untimed));
+        assert!(!archive.insert(SHARD, &untimed));
         assert_eq!(timestamps(&archive.answer(&query(&["/a/1/x/proto"]))), [5, 7, 9]);
-        assert!(!Archive::new(0).insert(SHARD, message("/a/1/x/proto", 1)), "no store, nothing kept");
+        assert!(!Archive::new(0).insert(SHARD, &message("/a/1/x/proto", 1)), "no store, nothing kept");
         let unbounded = StoreQueryRequest { pagination_limit: Some(u64::MAX), ..query(&["/a/1/x/proto"]) };
         assert_eq!(page_limit(unbounded.pagination_limit), MAX_PAGE_SIZE);
         assert_eq!(page_limit(Some(0)), DEFAULT_PAGE_SIZE);
