@@ -2,13 +2,16 @@
 //! become durable. A [`Store`] applies each change set (`status_1to1::peer::ChangeSet`) together
 //! with the application's own rows in one atomic step and loads the records back;
 //! [`SqliteStore`] is the embedded default (WAL, every value sealed under the store key),
-//! [`MemoryStore`] the same contract in memory.
+//! [`MemoryStore`] the same contract in memory. `waku` (feature `waku`, on by default) is a Waku Relay
+//! node on rust-libp2p that joins a real Waku mesh (js-waku and nwaku peers).
 
 mod error;
 mod memory;
 mod seal;
 mod sqlite;
 mod store;
+#[cfg(feature = "waku")]
+pub mod waku;
 
 pub use error::StoreError;
 pub use memory::MemoryStore;
