@@ -48,8 +48,6 @@ const STORE_CYCLE_MS: u64 = 60_000;
 const STORE_OVERLAP_MS: u64 = 60_000;
 /// The retransmission gap's cap in the simulation.
 const MAX_RETRY_NS: i64 = 60_000_000_000;
-/// The one store request id the adapter uses per catch-up (the jobs split it).
-const CATCH_UP: u64 = 1;
 
 /// The account key of a Suite S user: fixed per user, so every device of the user and the
 /// registry derive the same key.
@@ -104,6 +102,7 @@ impl StatusFactory {
             last_check,
             subscribed: BTreeSet::new(),
             store: StoreJobs::default(),
+            catch_ups: 0,
             next_publish: 0,
             armed: None,
             state_bytes: 0,
@@ -153,6 +152,8 @@ pub struct StatusNode {
     last_check: Timestamp,
     subscribed: BTreeSet<String>,
     store: StoreJobs,
+    /// The id of the last catch-up (each is one job of `store`, split per shard and paged).
+    catch_ups: u64,
     next_publish: u64,
     armed: Option<Timestamp>,
     state_bytes: usize,
@@ -311,8 +312,9 @@ impl StatusNode {
     fn catch_up(&mut self, now: Timestamp, out: &mut Vec<NodeAction>) {
         let start = self.last_check.saturating_sub(Duration::from_millis(STORE_OVERLAP_MS));
         let topics = self.endpoint.subscriptions();
-        self.store.clear();
-        for (request, query) in self.store.start(&self.spec, CATCH_UP, &topics, start, now) {
+        // Catch-ups still paging carry on: dropping one would leave its window unread.
+        self.catch_ups += 1;
+        for (request, query) in self.store.start(&self.spec, self.catch_ups, &topics, start, now) {
             out.push(NodeAction::StoreQuery { request, store: 0, query });
         }
         self.last_check = now;
